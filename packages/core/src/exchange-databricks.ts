@@ -1,0 +1,72 @@
+import { type Credential, looksLikeHtml, readTokenResponse, serverSays } from './credential.ts';
+import { LoginError } from './errors.ts';
+import {
+  describeExchangeAttempt,
+  type ExchangeAttempt,
+  federationPolicyHint,
+} from './federation-policy-hint.ts';
+import { formBody, type HttpClient } from './http.ts';
+
+/** Workspace: `<host>/oidc/v1/token`; account: `<accounts-host>/oidc/accounts/<id>/v1/token`. */
+export function databricksTokenEndpoint(host: string, accountId?: string): string {
+  return accountId ? `${host}/oidc/accounts/${accountId}/v1/token` : `${host}/oidc/v1/token`;
+}
+
+/**
+ * Exchanges an ID token for a Databricks OAuth token through token federation (RFC 8693).
+ * A rejection is never retried: it explains itself with the token's claims and the policy
+ * that would accept it.
+ */
+export async function exchangeForDatabricksToken(
+  http: HttpClient,
+  idToken: string,
+  attempt: ExchangeAttempt,
+): Promise<Credential> {
+  const step = 'exchange the ID token for a Databricks token';
+  const response = await http.send({
+    method: 'POST',
+    url: attempt.tokenEndpoint,
+    step,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: formBody({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: idToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      scope: 'all-apis',
+      client_id: attempt.clientId,
+    }),
+  });
+  if (response.status === 200) return readTokenResponse(response, step, attempt.tokenEndpoint);
+
+  if (response.status === 404 || response.status === 405 || looksLikeHtml(response)) {
+    throw new LoginError(
+      'NOT_DATABRICKS',
+      `Failed to ${step}: ${attempt.tokenEndpoint} answered HTTP ${response.status}${looksLikeHtml(response) ? ' with a web page' : ''}, not a Databricks token endpoint`,
+      {
+        hint: attempt.accountId
+          ? `Check account-id (${attempt.accountId}) and that host is your accounts console (https://accounts.cloud.databricks.com, https://accounts.azuredatabricks.net or https://accounts.gcp.databricks.com), not a workspace URL.`
+          : 'Check that host is your workspace URL as shown in the browser (e.g. https://adb-1234567890123456.7.azuredatabricks.net); for an account-level token set account-id and the accounts host.',
+        evidence: [`Databricks answered: ${serverSays(response)}`],
+      },
+    );
+  }
+  if (response.status === 400 || response.status === 401 || response.status === 403) {
+    throw new LoginError(
+      'EXCHANGE_REJECTED',
+      `Failed to ${step}: Databricks refused it (HTTP ${response.status}: ${serverSays(response)})`,
+      {
+        hint:
+          'Databricks found no federation policy matching this token. Make one policy match the token exactly: issuer = iss, one of audiences = aud, subject = sub (below). ' +
+          'Or change what the step sends: set audience to a value your policy lists, or client-id to the service principal that has the policy.',
+        evidence: [...describeExchangeAttempt(attempt), ...federationPolicyHint(attempt)],
+      },
+    );
+  }
+  throw new LoginError(
+    'SERVER_ERROR',
+    `Failed to ${step}: ${attempt.tokenEndpoint} answered HTTP ${response.status} (${serverSays(response)})`,
+    {
+      hint: 'Databricks had a problem; retries did not help. Re-run the job, and check status.databricks.com if it persists.',
+    },
+  );
+}

@@ -1,0 +1,93 @@
+import { LoginError } from './errors.ts';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The accounts console host on AWS; Azure and GCP users pass theirs as `host`. */
+export const DEFAULT_ACCOUNTS_HOST = 'https://accounts.cloud.databricks.com';
+
+/** True for hosts that never leave the machine: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHostname(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/** Refuses control characters in any input: they could forge log commands or headers. */
+export function assertPrintable(name: string, value: string): void {
+  if (CONTROL_CHARACTERS.test(value)) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input ${name}: it contains a newline or another control character`,
+      {
+        hint: `Remove line breaks and control characters from ${name}; check the variable or secret it comes from.`,
+      },
+    );
+  }
+}
+
+/**
+ * Turns what a user typed into `scheme://host[:port]`: adds https:// when no scheme is given,
+ * and drops path, query (`?o=123`), fragment and trailing slash. Refuses credentials in the URL
+ * and plain http to anything but loopback, before any request is made.
+ */
+export function normalizeHost(raw: string | undefined, name = 'host'): string {
+  const value = (raw ?? '').trim();
+  if (!value) {
+    throw new LoginError('HOST_MISSING', `Failed to read the Databricks ${name}: it is empty`, {
+      hint: `Set the ${name} input, or a DATABRICKS_HOST variable, to your workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net.`,
+    });
+  }
+  assertPrintable(name, value);
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new LoginError('HOST_INVALID', `Failed to read the Databricks ${name}: "${value}" is not a URL`, {
+      hint: `Set ${name} to a URL such as https://dbc-a1b2c3d4-e5f6.cloud.databricks.com.`,
+    });
+  }
+  if (url.username || url.password) {
+    throw new LoginError(
+      'HOST_INVALID',
+      `Failed to read the Databricks ${name}: it contains a user name or password`,
+      {
+        hint: `Remove the credentials from ${name}; the login needs only scheme and host name.`,
+      },
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new LoginError(
+      'HOST_INVALID',
+      `Failed to read the Databricks ${name}: scheme ${url.protocol} is not supported`,
+      {
+        hint: `Use an https:// URL for ${name}.`,
+      },
+    );
+  }
+  if (url.protocol === 'http:' && !isLoopbackHostname(url.hostname)) {
+    throw new LoginError(
+      'HOST_INSECURE',
+      `Failed to use ${name} ${url.origin}: plain http would send tokens unencrypted`,
+      {
+        hint: `Use https://${url.host}. Plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost).`,
+      },
+    );
+  }
+  return url.origin;
+}
+
+/** Validates a UUID input, and explains the numeric-ID mix-up users often make. */
+export function normalizeUuid(name: string, raw: string | undefined): string | undefined {
+  const value = (raw ?? '').trim();
+  if (!value) return undefined;
+  assertPrintable(name, value);
+  if (UUID.test(value)) return value.toLowerCase();
+  const numeric = /^\d+$/.test(value);
+  throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: "${value}" is not a UUID`, {
+    hint: numeric
+      ? `${name} takes the service principal's application ID (a UUID such as 6f1c2d3e-...), not its numeric ID. The numeric ID is only for the federation-policy commands.`
+      : `Set ${name} to a UUID such as 6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f.`,
+  });
+}

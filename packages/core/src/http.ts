@@ -1,0 +1,271 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { HttpClient as ProxyAwareClient } from '@actions/http-client';
+import { LoginError } from './errors.ts';
+import { type Logger, silentLogger } from './logger.ts';
+
+/** Statuses worth another attempt: throttling and transient server faults. */
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+const USER_AGENT = 'databricks-oidc-login/0.1';
+
+/** One request, described for people in `step` ("exchange the ID token at <host>"). */
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  /** What this request is for; error messages read "Failed to <step>: ...". */
+  step: string;
+  headers?: Record<string, string> | undefined;
+  body?: string | undefined;
+  /** false: one attempt only (best-effort lookups). */
+  retry?: boolean | undefined;
+  /** Overrides the per-request timeout for this request. */
+  timeoutMs?: number | undefined;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface HttpSettings {
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Absolute time (ms since epoch) after which no attempt starts and none runs on. */
+  deadlineAt?: number | undefined;
+  /** Attempts per request, first included. */
+  maxAttempts?: number | undefined;
+  maxResponseBytes?: number | undefined;
+  /** Injectable for tests: waits between attempts. */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** Injectable for tests: a number in [0, 1) for jitter. */
+  random?: (() => number) | undefined;
+  now?: (() => number) | undefined;
+  log?: Logger | undefined;
+}
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 8_000;
+const RETRY_AFTER_CAP_MS = 30_000;
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds, capped at 30 s. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return undefined;
+  const trimmed = raw.trim();
+  let ms: number;
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(Math.max(ms, 0), RETRY_AFTER_CAP_MS);
+}
+
+class AttemptFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'timeout' | 'network' | 'too-large',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The one HTTP layer: every request of the project goes through `send`. It adds a per-attempt
+ * timeout, an overall deadline, retries with exponential backoff and full jitter on network
+ * errors, timeouts, 429 and 5xx (honouring Retry-After), a response-size cap, and the
+ * HTTPS_PROXY/NO_PROXY support of @actions/http-client. Other statuses come back as they are.
+ */
+export class HttpClient {
+  readonly #settings: {
+    timeoutMs: number;
+    deadlineAt: number | undefined;
+    maxAttempts: number;
+    maxResponseBytes: number;
+    sleep: (ms: number) => Promise<void>;
+    random: () => number;
+    now: () => number;
+    log: Logger;
+  };
+  readonly #proxyAware = new ProxyAwareClient(USER_AGENT, [], { keepAlive: false, allowRetries: false });
+
+  constructor(settings: HttpSettings) {
+    this.#settings = {
+      timeoutMs: settings.timeoutMs,
+      deadlineAt: settings.deadlineAt,
+      maxAttempts: settings.maxAttempts ?? 4,
+      maxResponseBytes: settings.maxResponseBytes ?? 1024 * 1024,
+      sleep: settings.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: settings.random ?? Math.random,
+      now: settings.now ?? Date.now,
+      log: settings.log ?? silentLogger,
+    };
+  }
+
+  get timeoutMs(): number {
+    return this.#settings.timeoutMs;
+  }
+
+  /** Sends a request, retrying transient failures; throws LoginError when no answer came. */
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const s = this.#settings;
+    const attempts = request.retry === false ? 1 : s.maxAttempts;
+    const where = describeUrl(request.url);
+    for (let attempt = 1; ; attempt++) {
+      const remaining = (s.deadlineAt ?? Number.POSITIVE_INFINITY) - s.now();
+      if (remaining <= 0) throw this.#timeoutError(request, where);
+      const timeoutMs = Math.min(request.timeoutMs ?? s.timeoutMs, remaining);
+      let delayMs: number;
+      let reason: string;
+      try {
+        const response = await this.#attempt(request, timeoutMs);
+        if (!RETRYABLE_STATUSES.has(response.status) || attempt >= attempts) return response;
+        reason = `HTTP ${response.status}`;
+        delayMs = parseRetryAfter(response.headers['retry-after'], s.now()) ?? this.#backoff(attempt);
+        if (!this.#hasTimeFor(delayMs)) return response;
+      } catch (error) {
+        if (!(error instanceof AttemptFailure)) throw error;
+        if (error.kind === 'too-large') {
+          throw new LoginError('RESPONSE_TOO_LARGE', `Failed to ${request.step}: ${error.message}`, {
+            hint: `Check that ${where} is a Databricks or identity-provider endpoint; a proxy or captive portal may be answering instead.`,
+          });
+        }
+        const failure =
+          error.kind === 'timeout'
+            ? this.#timeoutError(request, where)
+            : new LoginError(
+                'NETWORK_ERROR',
+                `Failed to ${request.step}: cannot reach ${where} (${error.message})`,
+                {
+                  hint: 'Check the host name and that the runner can reach it (firewall, private link, HTTPS_PROXY/NO_PROXY).',
+                },
+              );
+        if (attempt >= attempts) throw failure;
+        reason = error.kind === 'timeout' ? 'a timeout' : error.message;
+        delayMs = this.#backoff(attempt);
+        if (!this.#hasTimeFor(delayMs)) throw failure;
+      }
+      s.log.debug(
+        `Retrying: ${request.step} failed with ${reason}; attempt ${attempt + 1} of ${attempts} in ${delayMs} ms.`,
+      );
+      await s.sleep(delayMs);
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+    return Math.floor(this.#settings.random() * ceiling);
+  }
+
+  #hasTimeFor(delayMs: number): boolean {
+    const { deadlineAt, now } = this.#settings;
+    return deadlineAt === undefined || now() + delayMs < deadlineAt;
+  }
+
+  #timeoutError(request: HttpRequest, where: string): LoginError {
+    const seconds = Math.round((request.timeoutMs ?? this.#settings.timeoutMs) / 100) / 10;
+    return new LoginError(
+      'TIMEOUT',
+      `Failed to ${request.step}: ${where} did not answer within ${seconds} s`,
+      {
+        hint: 'Check that the host is reachable from the runner and not overloaded, or raise timeout-seconds.',
+      },
+    );
+  }
+
+  #attempt(request: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
+    const url = new URL(request.url);
+    const transport = url.protocol === 'https:' ? https : http;
+    const headers: Record<string, string> = {
+      'user-agent': USER_AGENT,
+      accept: 'application/json',
+      ...request.headers,
+    };
+    if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
+    const limit = this.#settings.maxResponseBytes;
+    return new Promise<HttpResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const req = transport.request(
+        url,
+        { method: request.method, headers, agent: this.#proxyAware.getAgent(url.href) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > limit) {
+              abort(new AttemptFailure(`the answer is larger than ${limit} bytes`, 'too-large'));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () =>
+            finish(() =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body: Buffer.concat(chunks).toString('utf8'),
+              }),
+            ),
+          );
+          res.on('error', (error) => finish(() => reject(asAttemptFailure(error))));
+          res.on('aborted', () =>
+            finish(() => reject(new AttemptFailure('the connection closed mid-answer', 'network'))),
+          );
+        },
+      );
+      // Settle first, then tear down, so the reason we chose is the one reported.
+      const abort = (failure: AttemptFailure) => {
+        finish(() => reject(failure));
+        req.destroy();
+      };
+      const timer = setTimeout(() => abort(new AttemptFailure('timeout', 'timeout')), timeoutMs);
+      req.on('error', (error) => finish(() => reject(asAttemptFailure(error))));
+      req.end(request.body);
+    });
+  }
+}
+
+function asAttemptFailure(error: unknown): AttemptFailure {
+  if (error instanceof AttemptFailure) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AttemptFailure(code ?? message, 'network');
+}
+
+/** Origin and path only: query strings may carry request IDs we do not want in logs. */
+export function describeUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** Parses a JSON object body, or returns undefined for anything else. */
+export function parseJsonObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Encodes a form body for OAuth endpoints. */
+export function formBody(fields: Record<string, string | undefined>): string {
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) form.set(key, value);
+  return form.toString();
+}

@@ -1,0 +1,52 @@
+/** Any three base64url segments joined by dots and starting like a JSON header: a JWT. */
+const JWT_PATTERN = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+/** Long dotted base64url triples that do not start with `eyJ` (a header with spaces). */
+const LONG_TRIPLE_PATTERN = /[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{16,}/g;
+/** Databricks personal access tokens. */
+const PAT_PATTERN = /dapi[0-9a-f]{32}(?:-\d+)?/g;
+/** Values of credential-carrying fields in JSON, forms or headers. */
+const CREDENTIAL_FIELD_PATTERN =
+  /((?:access_token|refresh_token|id_token|subject_token|client_assertion|client_secret|oidcToken|token)["']?\s*[:=]\s*["']?)([^"'&\s,}]+)/gi;
+const BEARER_PATTERN = /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
+
+const REDACTED = '***';
+
+/**
+ * Removes anything that looks like a credential from text we did not write ourselves, such
+ * as a server's error body, even when that credential was never registered.
+ */
+export function redactCredentialShapes(text: string): string {
+  return text
+    .replace(JWT_PATTERN, '[redacted JWT]')
+    .replace(LONG_TRIPLE_PATTERN, '[redacted JWT]')
+    .replace(PAT_PATTERN, '[redacted token]')
+    .replace(CREDENTIAL_FIELD_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
+    .replace(BEARER_PATTERN, (_m, key: string) => `${key}${REDACTED}`);
+}
+
+/**
+ * The one registry of secrets in a run. Registering a secret first hands it to the CI's
+ * log masker (through `onRegister`), so the runner masks it before we could print it.
+ */
+export class SecretRegistry {
+  readonly #secrets = new Set<string>();
+  readonly #onRegister: ((secret: string) => void) | undefined;
+
+  constructor(onRegister?: (secret: string) => void) {
+    this.#onRegister = onRegister;
+  }
+
+  /** Registers a secret, and its parts when it is a JWT, which runners sometimes print split. */
+  register(secret: string | undefined): void {
+    if (!secret || secret.length < 6 || this.#secrets.has(secret)) return;
+    this.#secrets.add(secret);
+    this.#onRegister?.(secret);
+  }
+
+  /** Replaces every registered secret, then every credential-shaped string. */
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.#secrets) out = out.split(secret).join(REDACTED);
+    return redactCredentialShapes(out);
+  }
+}

@@ -1,0 +1,93 @@
+import * as core from '@actions/core';
+import {
+  describeDuration,
+  describeFailure,
+  githubIdTokenSource,
+  LoginError,
+  type LoginResult,
+  login,
+  SecretRegistry,
+} from '@databricks-oidc-login/core';
+import { type ActionInputs, readActionInputs } from './inputs.ts';
+
+const logger = { info: core.info, warn: core.warning, debug: core.debug };
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A short table for the job summary: never a token. */
+async function writeSummary(result: LoginResult): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const row = (name: string, value: string) => [{ data: name, header: true }, escapeHtml(value)];
+  await core.summary
+    .addHeading('Databricks OIDC login', 3)
+    .addTable([
+      row('Host', result.host),
+      row('Principal', result.principal ?? '(not verified)'),
+      row('Subject', result.claims.sub),
+      row('Expires', result.credential.expiresAt.toISOString()),
+    ])
+    .write();
+}
+
+function exportToken(inputs: ActionInputs, result: LoginResult): void {
+  if (!inputs.exportEnv) {
+    core.info('export-env is false: nothing exported; use the step outputs.');
+    return;
+  }
+  core.exportVariable('DATABRICKS_HOST', result.host);
+  core.exportVariable('DATABRICKS_TOKEN', result.credential.token);
+  // Stops the SDKs' "more than one authorization method configured" when DATABRICKS_CLIENT_ID is also set.
+  core.exportVariable('DATABRICKS_AUTH_TYPE', 'pat');
+  if (result.accountId) core.exportVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
+  const names = [
+    'DATABRICKS_HOST',
+    'DATABRICKS_TOKEN',
+    'DATABRICKS_AUTH_TYPE',
+    result.accountId && 'DATABRICKS_ACCOUNT_ID',
+  ];
+  core.info(`Exported for later steps: ${names.filter(Boolean).join(', ')}.`);
+}
+
+/** The action's main step: inputs, login, then mask, export, outputs and summary. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const secrets = new SecretRegistry((secret) => core.setSecret(secret));
+  try {
+    secrets.register(env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+    const inputs = readActionInputs(env);
+    core.saveState('mode', inputs.mode);
+    if (inputs.mode === 'refresh') {
+      throw new LoginError(
+        'INPUT_INVALID',
+        'Failed to start mode refresh: it is not available in this version',
+        {
+          hint: 'Use mode: token for now.',
+        },
+      );
+    }
+    const idTokenSource = githubIdTokenSource(
+      env.ACTIONS_ID_TOKEN_REQUEST_URL,
+      env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+    );
+    const result = await login({ ...inputs, idTokenSource, secrets, log: logger });
+    exportToken(inputs, result);
+    core.setOutput('host', result.host);
+    core.setOutput('token', result.credential.token);
+    core.setOutput('expires-at', result.credential.expiresAt.toISOString());
+    core.setOutput('principal', result.principal ?? '');
+    const left = result.credential.expiresAt.getTime() - Date.now();
+    core.info(
+      `Note: this token lives only as long as the GitHub ID token it came from: it expires at ${result.credential.expiresAt.toISOString()} ` +
+        `(in ${describeDuration(left)}). For longer steps (bundle deploy, bundle run, Terraform) use mode: refresh.`,
+    );
+    await writeSummary(result).catch((error: unknown) =>
+      core.debug(`No job summary: ${secrets.redact(String(error))}`),
+    );
+  } catch (error) {
+    if (core.isDebug() && error instanceof Error && error.stack) core.debug(secrets.redact(error.stack));
+    core.setFailed(secrets.redact(describeFailure(error)));
+  }
+}
+
+await run();

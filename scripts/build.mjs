@@ -1,0 +1,38 @@
+// Builds the committed GitHub Action bundles (dist/) and the uncommitted dev tools (build/).
+// Output must be byte-for-byte reproducible: CI rebuilds and fails if dist/ differs.
+import { build } from 'esbuild';
+
+const node = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' };
+// @actions/core 3 is ESM-only but some of its dependencies still call require().
+const requireShim = {
+  js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+};
+
+const stubUndici = {
+  name: 'stub-undici',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({
+      path: new URL('./stubs/undici.mjs', import.meta.url).pathname,
+    }));
+  },
+};
+
+await Promise.all([
+  build({
+    ...node,
+    entryPoints: { main: 'packages/github-action/src/main.ts', post: 'packages/github-action/src/post.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+    banner: requireShim,
+    minify: true,
+    legalComments: 'none',
+    plugins: [stubUndici],
+  }),
+  build({
+    ...node,
+    entryPoints: { demo: 'scripts/demo.ts', bench: 'scripts/bench.ts' },
+    outdir: 'build',
+    outExtension: { '.js': '.mjs' },
+    packages: 'external',
+  }),
+]);

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { JwtIssuer } from './jwt-issuer.ts';
+import { LoopbackServer, type RecordedRequest, type Reply } from './loopback-server.ts';
+
+/** The `oidc_policy` of a federation policy, with Databricks' field names and defaults. */
+export interface OidcPolicy {
+  issuer: string;
+  /** Default: the account ID. */
+  audiences?: string[];
+  /** Required on service principal policies. */
+  subject?: string;
+  /** Default: sub. */
+  subject_claim?: string;
+  jwks_json?: JSONWebKeySet;
+}
+
+export interface ServicePrincipal {
+  /** The numeric ID the policy API takes. */
+  id: number;
+  /** The UUID sent as client_id. */
+  applicationId: string;
+  displayName: string;
+  policies: OidcPolicy[];
+  /** false: the account knows it, but the workspace does not (SCIM Me answers 403). */
+  inWorkspace?: boolean;
+}
+
+export interface DatabricksEmulatorOptions {
+  accountId?: string;
+  servicePrincipals?: ServicePrincipal[];
+  /** Account-wide federation policies, used when no client_id is sent. */
+  accountPolicies?: OidcPolicy[];
+  /** Users of the account, by userName, for account-wide policies. */
+  users?: string[];
+  /** Upper bound of the issued tokens' lifetime; the federated JWT's expiry also bounds it. */
+  maxTokenLifetimeSeconds?: number;
+  /** Published at /.well-known/databricks-config when set. */
+  defaultAudiences?: string[];
+}
+
+interface IssuedToken {
+  principal: string;
+  expiresAt: number;
+  level: 'workspace' | 'account';
+}
+
+/**
+ * A Databricks workspace and its account: token federation (workspace and account endpoints),
+ * SCIM Me for the tokens it issued, and the host metadata. Policies are checked the way
+ * Databricks does (issuer, audiences, subject, subject_claim, signature, expiry), and a
+ * rejection says only "Invalid credentials", as the real service does; the real reason is
+ * kept in `rejections` for tests.
+ */
+export class DatabricksEmulator extends LoopbackServer {
+  readonly accountId: string;
+  readonly servicePrincipals: ServicePrincipal[];
+  accountPolicies: OidcPolicy[];
+  users: string[];
+  maxTokenLifetimeSeconds: number;
+  defaultAudiences: string[] | undefined;
+  /** Why each rejected exchange was rejected. */
+  readonly rejections: string[] = [];
+  /** Every access token issued, newest last. */
+  readonly issuedTokens: string[] = [];
+  readonly #trusted = new Map<string, JSONWebKeySet>();
+  readonly #tokens = new Map<string, IssuedToken>();
+
+  private constructor(
+    private readonly signer: JwtIssuer,
+    options: DatabricksEmulatorOptions,
+  ) {
+    super();
+    this.accountId = options.accountId ?? randomUUID();
+    this.servicePrincipals = options.servicePrincipals ?? [];
+    this.accountPolicies = options.accountPolicies ?? [];
+    this.users = options.users ?? [];
+    this.maxTokenLifetimeSeconds = options.maxTokenLifetimeSeconds ?? 3600;
+    this.defaultAudiences = options.defaultAudiences;
+  }
+
+  static async create(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
+    return new DatabricksEmulator(
+      await JwtIssuer.create('https://databricks.emulator/oidc'),
+      options,
+    ).start();
+  }
+
+  /** Stands in for OIDC discovery: the keys Databricks would fetch from `<iss>/.well-known/...`. */
+  trust(issuer: JwtIssuer): void {
+    this.#trusted.set(issuer.issuer, issuer.jwks);
+  }
+
+  /** Accepts a token minted elsewhere (Entra ID for Azure Databricks) as a workspace token. */
+  acceptExternalToken(token: string, principal: string, expiresAt: number): void {
+    this.#tokens.set(token, { principal, expiresAt, level: 'workspace' });
+  }
+
+  get workspaceTokenEndpoint(): string {
+    return `${this.url}/oidc/v1/token`;
+  }
+
+  protected async handle(request: RecordedRequest): Promise<Reply> {
+    if (request.method === 'POST' && request.path === '/oidc/v1/token')
+      return this.#exchange(request, 'workspace');
+    const account = /^\/oidc\/accounts\/([^/]+)\/v1\/token$/.exec(request.path);
+    if (request.method === 'POST' && account) {
+      if (account[1] !== this.accountId)
+        return { status: 404, body: { error_code: 'NOT_FOUND', message: 'Account not found' } };
+      return this.#exchange(request, 'account');
+    }
+    if (request.method === 'GET' && request.path === '/api/2.0/preview/scim/v2/Me') return this.#me(request);
+    if (request.method === 'GET' && request.path === '/.well-known/databricks-config') {
+      if (!this.defaultAudiences)
+        return { status: 404, body: { error_code: 'NOT_FOUND', message: 'Not found' } };
+      return {
+        status: 200,
+        body: { token_federation_default_oidc_audiences: this.defaultAudiences, account_id: this.accountId },
+      };
+    }
+    return {
+      status: 404,
+      headers: { 'content-type': 'text/html' },
+      body: '<html><body>Page not found</body></html>',
+    };
+  }
+
+  #reject(reason: string): Reply {
+    this.rejections.push(reason);
+    return { status: 401, body: { error: 'invalid_client', error_description: 'Invalid credentials' } };
+  }
+
+  async #exchange(request: RecordedRequest, level: IssuedToken['level']): Promise<Reply> {
+    const form = request.form;
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange') {
+      return {
+        status: 400,
+        body: { error: 'unsupported_grant_type', error_description: 'grant_type not supported' },
+      };
+    }
+    if (
+      form.get('subject_token_type') !== 'urn:ietf:params:oauth:token-type:jwt' ||
+      !form.get('subject_token')
+    ) {
+      return {
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          error_description: 'subject_token and subject_token_type are required',
+        },
+      };
+    }
+    if (form.get('scope') !== 'all-apis') {
+      return { status: 400, body: { error: 'invalid_scope', error_description: 'scope must be all-apis' } };
+    }
+    const subjectToken = form.get('subject_token') ?? '';
+    let payload: JWTPayload;
+    try {
+      const alg = decodeProtectedHeader(subjectToken).alg;
+      if (alg !== 'RS256' && alg !== 'ES256') return this.#reject(`unsupported alg ${alg}`);
+      payload = decodeJwt(subjectToken);
+    } catch {
+      return this.#reject('subject_token is not a JWT');
+    }
+
+    const clientId = form.get('client_id');
+    let candidates: Array<{ policy: OidcPolicy; sp?: ServicePrincipal }>;
+    if (clientId) {
+      const sp = this.servicePrincipals.find((s) => s.applicationId === clientId);
+      if (!sp) return this.#reject(`no service principal with application ID ${clientId}`);
+      candidates = sp.policies.map((policy) => ({ policy, sp }));
+    } else {
+      candidates = this.accountPolicies.map((policy) => ({ policy }));
+    }
+    if (candidates.length === 0) return this.#reject('no federation policy');
+
+    const reasons: string[] = [];
+    for (const { policy, sp } of candidates) {
+      const reason = await this.#mismatch(policy, payload, subjectToken, sp);
+      if (typeof reason === 'string') {
+        reasons.push(reason);
+        continue;
+      }
+      return this.#issue(reason.principal, payload, level);
+    }
+    return this.#reject(reasons.join('; '));
+  }
+
+  /** Returns why the policy does not accept the token, or the principal it maps to. */
+  async #mismatch(
+    policy: OidcPolicy,
+    payload: JWTPayload,
+    token: string,
+    sp: ServicePrincipal | undefined,
+  ): Promise<string | { principal: string }> {
+    if (payload.iss !== policy.issuer) return `issuer mismatch: ${payload.iss} != ${policy.issuer}`;
+    const allowed = policy.audiences ?? [this.accountId];
+    const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud ? [payload.aud] : [];
+    if (!aud.some((a) => allowed.includes(a)))
+      return `audience mismatch: ${aud.join(',')} not in ${allowed.join(',')}`;
+    const subject = payload[policy.subject_claim ?? 'sub'];
+    if (sp && subject !== policy.subject) return `subject mismatch: ${String(subject)} != ${policy.subject}`;
+    const jwks = policy.jwks_json ?? this.#trusted.get(policy.issuer);
+    if (!jwks) return `no keys for issuer ${policy.issuer}`;
+    try {
+      await JwtIssuer.verify(token, jwks);
+    } catch (error) {
+      return `signature or time check failed: ${(error as Error).message}`;
+    }
+    if (sp) return { principal: sp.applicationId };
+    if (typeof subject === 'string' && this.users.includes(subject)) return { principal: subject };
+    const byApplication = this.servicePrincipals.find((s) => s.applicationId === subject);
+    return byApplication
+      ? { principal: byApplication.applicationId }
+      : `subject ${String(subject)} is no user of the account`;
+  }
+
+  async #issue(principal: string, federated: JWTPayload, level: IssuedToken['level']): Promise<Reply> {
+    const now = Math.floor(Date.now() / 1000);
+    const lifetime = Math.max(1, Math.min(this.maxTokenLifetimeSeconds, (federated.exp ?? now + 3600) - now));
+    const token = await this.signer.sign(
+      { sub: principal, aud: this.accountId, scope: 'all-apis' },
+      lifetime,
+    );
+    this.#tokens.set(token, { principal, expiresAt: now + lifetime, level });
+    this.issuedTokens.push(token);
+    return {
+      status: 200,
+      body: { access_token: token, token_type: 'Bearer', expires_in: lifetime, scope: 'all-apis' },
+    };
+  }
+
+  #me(request: RecordedRequest): Reply {
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const issued = token ? this.#tokens.get(token) : undefined;
+    if (!issued || issued.expiresAt <= Date.now() / 1000 || issued.level !== 'workspace') {
+      return {
+        status: 401,
+        body: {
+          error_code: '401',
+          message: 'Credential was not sent or was of an unsupported type for this API.',
+        },
+      };
+    }
+    const sp = this.servicePrincipals.find((s) => s.applicationId === issued.principal);
+    if (sp?.inWorkspace === false) {
+      return {
+        status: 403,
+        body: { error_code: 'PERMISSION_DENIED', message: 'User is not part of this workspace' },
+      };
+    }
+    return {
+      status: 200,
+      body: {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        id: String(sp?.id ?? 1),
+        userName: issued.principal,
+        displayName: sp?.displayName ?? issued.principal,
+        active: true,
+      },
+    };
+  }
+}
