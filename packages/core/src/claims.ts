@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { LoginError } from './errors.ts';
+import { printableLine } from './printable.ts';
 
 /** The claims of an ID token that matter for federation, decoded but never verified. */
 export interface IdTokenClaims {
@@ -64,11 +65,9 @@ export function describeDuration(ms: number): string {
   return `${s} s`;
 }
 
-/** Strips control characters from claim values before they are printed. */
+/** Claim values come from the token: make them safe to print. */
 function printable(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-  return (text ?? '').replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 300);
+  return printableLine(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
 }
 
 /** Describes the claims in plain lines: iss, sub, aud, exp and the CI's context claims. */

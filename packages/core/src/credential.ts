@@ -1,6 +1,7 @@
 import { LoginError } from './errors.ts';
 import type { HttpResponse } from './http.ts';
 import { parseJsonObject } from './http.ts';
+import { printableLine } from './printable.ts';
 import { redactCredentialShapes } from './redaction.ts';
 
 /** A Databricks (or Entra-for-Databricks) access token and when it stops working. */
@@ -38,12 +39,7 @@ export function readTokenResponse(
 
 /** A short, redacted, single-line excerpt of a server's answer, safe to print. */
 export function excerpt(body: string, max = 200): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters must not reach logs
-  const flat = redactCredentialShapes(body)
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .trim();
-  if (!flat) return '(empty)';
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+  return printableLine(redactCredentialShapes(body), max) || '(empty)';
 }
 
 /** The OAuth `error: error_description` of an answer, redacted, or an excerpt when it has none. */

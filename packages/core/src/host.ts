@@ -1,7 +1,6 @@
 import { LoginError } from './errors.ts';
+import { hasControlCharacters } from './printable.ts';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The accounts console host on AWS; Azure and GCP users pass theirs as `host`. */
@@ -15,7 +14,7 @@ export function isLoopbackHostname(hostname: string): boolean {
 
 /** Refuses control characters in any input: they could forge log commands or headers. */
 export function assertPrintable(name: string, value: string): void {
-  if (CONTROL_CHARACTERS.test(value)) {
+  if (hasControlCharacters(value)) {
     throw new LoginError(
       'INPUT_INVALID',
       `Failed to read input ${name}: it contains a newline or another control character`,

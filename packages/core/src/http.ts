@@ -120,7 +120,9 @@ export class HttpClient {
       let delayMs: number;
       let reason: string;
       try {
+        const started = s.now();
         const response = await this.#attempt(request, timeoutMs);
+        s.log.debug(`${request.method} ${where}: HTTP ${response.status} in ${s.now() - started} ms`);
         if (!RETRYABLE_STATUSES.has(response.status) || attempt >= attempts) return response;
         reason = `HTTP ${response.status}`;
         delayMs = parseRetryAfter(response.headers['retry-after'], s.now()) ?? this.#backoff(attempt);

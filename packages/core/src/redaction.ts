@@ -6,7 +6,9 @@ const LONG_TRIPLE_PATTERN = /[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_
 const PAT_PATTERN = /dapi[0-9a-f]{32}(?:-\d+)?/g;
 /** Values of credential-carrying fields in JSON, forms or headers. */
 const CREDENTIAL_FIELD_PATTERN =
-  /((?:access_token|refresh_token|id_token|subject_token|client_assertion|client_secret|oidcToken|token)["']?\s*[:=]\s*["']?)([^"'&\s,}]+)/gi;
+  /(\b(?:access_token|refresh_token|id_token|subject_token|client_assertion|client_secret|oidcToken)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi;
+/** JSON members named plainly "token" or "value" (GitHub's ID token answer), only when quoted. */
+const QUOTED_TOKEN_PATTERN = /("(?:token|value)"\s*:\s*")[^"]+/gi;
 const BEARER_PATTERN = /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
 
 const REDACTED = '***';
@@ -21,6 +23,7 @@ export function redactCredentialShapes(text: string): string {
     .replace(LONG_TRIPLE_PATTERN, '[redacted JWT]')
     .replace(PAT_PATTERN, '[redacted token]')
     .replace(CREDENTIAL_FIELD_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
+    .replace(QUOTED_TOKEN_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
     .replace(BEARER_PATTERN, (_m, key: string) => `${key}${REDACTED}`);
 }
 
