@@ -3,10 +3,6 @@
 import { build } from 'esbuild';
 
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' };
-// @actions/core 3 is ESM-only but some of its dependencies still call require().
-const requireShim = {
-  js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-};
 
 const stubUndici = {
   name: 'stub-undici',
@@ -22,8 +18,10 @@ await Promise.all([
     ...node,
     entryPoints: { main: 'packages/github-action/src/main.ts', post: 'packages/github-action/src/post.ts' },
     outdir: 'dist',
-    outExtension: { '.js': '.mjs' },
-    banner: requireShim,
+    // CommonJS starts about 8 ms faster than an ESM entry on Node 20-24; @actions/core 3 is
+    // ESM-only but converts cleanly because nothing in the graph uses top-level await.
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
     minify: true,
     legalComments: 'none',
     plugins: [stubUndici],

@@ -1,1 +1,65 @@
-console.log('todo');
+// `npm run demo`: the whole login against the local emulators, offline, as a readable transcript.
+
+import { runActionStep, runSdkMe } from '../test/e2e/github-runner.ts';
+import { type Emulators, startEmulators } from '../test/emulators/index.ts';
+
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+
+function mask(text: string, secrets: string[]): string {
+  return secrets.reduce((out, secret) => (secret ? out.split(secret).join('***') : out), text);
+}
+
+async function githubDemo(emu: Emulators): Promise<void> {
+  console.log(bold('\n== GitHub Action: mode token =='));
+  console.log(`Emulated GitHub runner ${emu.github.url}, Databricks workspace ${emu.databricks.url}`);
+  console.log(`Service principal ${emu.servicePrincipal.applicationId} has a federation policy for`);
+  console.log(`  ${JSON.stringify(emu.servicePrincipal.policies[0])}\n`);
+  console.log(bold('$ node dist/main.cjs   (with: host, client-id; permissions: id-token: write)'));
+  const run = await runActionStep('main', {
+    inputs: { host: `${emu.databricks.url}/?o=1234567890`, 'client-id': emu.servicePrincipal.applicationId },
+    env: emu.github.env,
+  });
+  const secrets = [...run.masks];
+  for (const line of run.stdout.split('\n')) {
+    if (line.startsWith('::debug::')) continue; // the runner shows these only with debug logging on
+    if (line.startsWith('::add-mask::'))
+      console.log('  ::add-mask::*** (the runner hides this value from now on)');
+    else if (line.trim()) console.log(`  ${mask(line, secrets)}`);
+  }
+  if (run.code !== 0) throw new Error(`the action failed with exit code ${run.code}`);
+  console.log(bold('\nExported for later steps (GITHUB_ENV):'));
+  for (const [name, value] of Object.entries(run.exportedEnv))
+    console.log(`  ${name}=${mask(value, secrets)}`);
+  console.log(bold('\nOutputs (GITHUB_OUTPUT):'));
+  for (const [name, value] of Object.entries(run.outputs)) console.log(`  ${name}=${mask(value, secrets)}`);
+  console.log(bold('\nA later step: the Databricks JS SDK, configured only by that environment:'));
+  const sdk = await runSdkMe(run.exportedEnv);
+  if (sdk.error) throw new Error(`the SDK failed: ${sdk.error}`);
+  console.log(`  currentUser.me().userName = ${sdk.userName}`);
+
+  console.log(bold('\n== GitHub Action: a subject that no policy matches =='));
+  const original = { ...emu.github.claims };
+  Object.assign(emu.github.claims, {
+    sub: 'repo:octo-org/octo-repo:ref:refs/heads/feature-x',
+    ref: 'refs/heads/feature-x',
+    environment: undefined,
+  });
+  const failed = await runActionStep('main', {
+    inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+    env: emu.github.env,
+  });
+  emu.github.claims = original;
+  console.log(`  exit code ${failed.code}; the error the user sees:`);
+  for (const line of (failed.errors[0] ?? '').split('\n')) console.log(`  | ${line}`);
+}
+
+const emu = await startEmulators();
+try {
+  await githubDemo(emu);
+  console.log(bold('\nDemo finished: every step above ran the built bundles against loopback emulators.'));
+} catch (error) {
+  console.error(`Demo failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await emu.stop();
+}

@@ -1,10 +1,20 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-export const ROOT = new URL('../../', import.meta.url).pathname;
+/** The repository root: the folder holding action.yml, found upward (this file is also bundled into build/). */
+export const ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'action.yml'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('action.yml not found above this file');
+    dir = parent;
+  }
+  return dir;
+})();
 
 /** What a step left behind, as the runner would see it. */
 export interface StepRun {
@@ -70,7 +80,7 @@ export interface StepOptions {
   timeoutMs?: number;
 }
 
-/** Runs dist/<entry>.mjs with `node`, in a runner-like environment, and collects the results. */
+/** Runs dist/<entry>.cjs with `node`, in a runner-like environment, and collects the results. */
 export async function runActionStep(entry: 'main' | 'post', options: StepOptions = {}): Promise<StepRun> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-step-'));
   const files = {
@@ -96,7 +106,7 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
   };
   const started = Date.now();
   try {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', `${entry}.mjs`)], {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', `${entry}.cjs`)], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

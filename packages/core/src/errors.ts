@@ -65,9 +65,9 @@ export class LoginError extends Error {
  */
 export function describeFailure(error: unknown): string {
   if (error instanceof LoginError) {
-    const lines = [`${error.message} [${error.code}]`];
+    const lines = [`${error.message} [${error.code}]`, `Fix: ${error.hint}`];
     if (error.evidence.length > 0) lines.push(...error.evidence);
-    lines.push(`Fix: ${error.hint}`, `More: ${error.helpUrl}`);
+    lines.push(`More: ${error.helpUrl}`);
     return lines.join('\n');
   }
   const message = error instanceof Error ? error.message : String(error);

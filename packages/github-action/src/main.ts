@@ -90,4 +90,4 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
 }
 
-await run();
+void run();
