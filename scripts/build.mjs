@@ -16,7 +16,11 @@ const stubUndici = {
 await Promise.all([
   build({
     ...node,
-    entryPoints: { main: 'packages/github-action/src/main.ts', post: 'packages/github-action/src/post.ts' },
+    entryPoints: {
+      main: 'packages/github-action/src/main.ts',
+      post: 'packages/github-action/src/post.ts',
+      'metadata-service': 'packages/github-action/src/metadata-service.ts',
+    },
     outdir: 'dist',
     // CommonJS starts about 8 ms faster than an ESM entry on Node 20-24; @actions/core 3 is
     // ESM-only but converts cleanly because nothing in the graph uses top-level await.

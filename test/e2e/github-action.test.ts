@@ -396,12 +396,12 @@ describe('GitHub Action, bad input', () => {
     expect(run.durationMs).toBeLessThan(3 * 1000 + 2000);
   });
 
-  it('refuses mode refresh clearly until it is available', async () => {
+  it('refuses an unknown mode before any request', async () => {
     const run = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, mode: 'refresh' },
+      inputs: { host: emu.databricks.url, mode: 'forever' },
       env: emu.github.env,
     });
-    expect(expectFailedCleanly(run)).toContain('mode refresh');
+    expect(expectFailedCleanly(run)).toContain('Failed to read input mode: "forever" is not supported');
     expect(everyRequest()).toHaveLength(0);
   });
 });

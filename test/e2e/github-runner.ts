@@ -78,6 +78,8 @@ export interface StepOptions {
   /** STATE_* handed to a post step. */
   state?: Record<string, string>;
   timeoutMs?: number;
+  /** A RUNNER_TEMP shared by the steps of one job (the caller removes it); default: one per step. */
+  runnerTemp?: string;
 }
 
 /** Runs dist/<entry>.cjs with `node`, in a runner-like environment, and collects the results. */
@@ -93,7 +95,7 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: dir,
-    RUNNER_TEMP: dir,
+    RUNNER_TEMP: options.runnerTemp ?? dir,
     GITHUB_ACTIONS: 'true',
     CI: 'true',
     ...files,

@@ -32,5 +32,19 @@ export {
   type Provider,
   planLogin,
 } from './login.ts';
+export {
+  METADATA_SERVICE_MAX_LIFETIME_MS,
+  type MetadataServer,
+  startMetadataServer,
+} from './metadata-server.ts';
+export {
+  isProcessAlive,
+  launchMetadataService,
+  type MetadataServiceSettings,
+  type RunningMetadataService,
+  serveMetadataService,
+  stopMetadataService,
+} from './metadata-service-process.ts';
 export { redactCredentialShapes, SecretRegistry } from './redaction.ts';
+export { TokenProvider } from './token-provider.ts';
 export { verifyWorkspaceToken } from './verify.ts';

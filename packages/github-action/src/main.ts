@@ -1,10 +1,11 @@
+import { join } from 'node:path';
 import * as core from '@actions/core';
 import {
   describeDuration,
   describeFailure,
   githubIdTokenSource,
-  LoginError,
   type LoginResult,
+  launchMetadataService,
   login,
   SecretRegistry,
 } from '@databricks-oidc-login/core';
@@ -50,6 +51,43 @@ function exportToken(inputs: ActionInputs, result: LoginResult): void {
   core.info(`Exported for later steps: ${names.filter(Boolean).join(', ')}.`);
 }
 
+/** Mode refresh: a detached local metadata service keeps handing out fresh tokens for the job. */
+async function startRefreshing(
+  inputs: ActionInputs,
+  result: LoginResult,
+  secrets: SecretRegistry,
+): Promise<void> {
+  const logFile = process.env.RUNNER_TEMP
+    ? join(process.env.RUNNER_TEMP, `databricks-oidc-login-${process.pid}.log`)
+    : undefined;
+  const service = await launchMetadataService(
+    join(__dirname, 'metadata-service.cjs'),
+    { ...inputs, host: result.host, audience: result.audience },
+    result.credential,
+    result.audience,
+    logFile,
+  );
+  secrets.register(service.url);
+  core.saveState('metadata-service-pid', String(service.pid));
+  if (logFile) core.saveState('metadata-service-log', logFile);
+  core.info(
+    `Started the local metadata service (pid ${service.pid}); it refreshes the token for the rest of the job.`,
+  );
+  if (!inputs.exportEnv) {
+    core.info(
+      'export-env is false: set DATABRICKS_AUTH_TYPE=metadata-service and DATABRICKS_METADATA_SERVICE_URL yourself.',
+    );
+    return;
+  }
+  core.exportVariable('DATABRICKS_HOST', result.host);
+  core.exportVariable('DATABRICKS_AUTH_TYPE', 'metadata-service');
+  core.exportVariable('DATABRICKS_METADATA_SERVICE_URL', service.url);
+  if (result.accountId) core.exportVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
+  core.info(
+    'Exported for later steps: DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked).',
+  );
+}
+
 /** The action's main step: inputs, login, then mask, export, outputs and summary. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const secrets = new SecretRegistry((secret) => core.setSecret(secret));
@@ -57,30 +95,24 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     secrets.register(env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
     const inputs = readActionInputs(env);
     core.saveState('mode', inputs.mode);
-    if (inputs.mode === 'refresh') {
-      throw new LoginError(
-        'INPUT_INVALID',
-        'Failed to start mode refresh: it is not available in this version',
-        {
-          hint: 'Use mode: token for now.',
-        },
-      );
-    }
     const idTokenSource = githubIdTokenSource(
       env.ACTIONS_ID_TOKEN_REQUEST_URL,
       env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
     );
     const result = await login({ ...inputs, idTokenSource, secrets, log: logger });
-    exportToken(inputs, result);
+    if (inputs.mode === 'refresh') await startRefreshing(inputs, result, secrets);
+    else exportToken(inputs, result);
     core.setOutput('host', result.host);
     core.setOutput('token', result.credential.token);
     core.setOutput('expires-at', result.credential.expiresAt.toISOString());
     core.setOutput('principal', result.principal ?? '');
-    const left = result.credential.expiresAt.getTime() - Date.now();
-    core.info(
-      `Note: this token lives only as long as the GitHub ID token it came from: it expires at ${result.credential.expiresAt.toISOString()} ` +
-        `(in ${describeDuration(left)}). For longer steps (bundle deploy, bundle run, Terraform) use mode: refresh.`,
-    );
+    if (inputs.mode === 'token') {
+      const left = result.credential.expiresAt.getTime() - Date.now();
+      core.info(
+        `Note: this token lives only as long as the GitHub ID token it came from: it expires at ${result.credential.expiresAt.toISOString()} ` +
+          `(in ${describeDuration(left)}). For longer steps (bundle deploy, bundle run, Terraform) use mode: refresh.`,
+      );
+    }
     await writeSummary(result).catch((error: unknown) =>
       core.debug(`No job summary: ${secrets.redact(String(error))}`),
     );

@@ -1,9 +1,25 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as core from '@actions/core';
+import { redactCredentialShapes, stopMetadataService } from '@databricks-oidc-login/core';
 
-/** The post step: in token mode there is nothing to stop; it must still succeed. */
-function post(): void {
-  const mode = core.getState('mode');
-  core.debug(mode === 'refresh' ? 'Stopping the metadata service.' : 'Token mode: nothing to clean up.');
+/** The post step: stops the metadata service of mode refresh, and confirms it is gone. */
+async function post(): Promise<void> {
+  const pid = Number(core.getState('metadata-service-pid'));
+  if (!pid) {
+    core.debug('No metadata service to stop.');
+    return;
+  }
+  const logFile = core.getState('metadata-service-log');
+  if (logFile && existsSync(logFile)) {
+    core.startGroup('Metadata service log');
+    core.info(redactCredentialShapes(readFileSync(logFile, 'utf8')));
+    core.endGroup();
+    rmSync(logFile, { force: true });
+  }
+  if (await stopMetadataService(pid)) core.info(`Stopped the local metadata service (pid ${pid}).`);
+  else core.warning(`The local metadata service (pid ${pid}) did not stop; the runner ends it with the job.`);
 }
 
-post();
+post().catch((error: unknown) =>
+  core.warning(`Post step: ${error instanceof Error ? error.message : String(error)}`),
+);
