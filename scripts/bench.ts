@@ -2,10 +2,21 @@
 // `node -e 0` started the same way. Prints medians, the ratio, bundle size and peak memory.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  githubIdTokenSource,
+  httpForOneLogin,
+  obtainCredential,
+  planLogin,
+  SecretRegistry,
+  silentLogger,
+  startMetadataServer,
+  TokenProvider,
+} from '../packages/core/src/index.ts';
 import { actionDefaults, ROOT } from '../test/e2e/github-runner.ts';
-import { startEmulators } from '../test/emulators/index.ts';
+import { type Emulators, startEmulators } from '../test/emulators/index.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const MAX_RSS =
@@ -29,6 +40,67 @@ function timeProcess(
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/** One GET to the metadata service, as an SDK sends it. Resolves with the status. */
+function askMetadata(url: string, host: string, agent: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { agent, headers: { 'x-databricks-metadata-version': '1', 'x-databricks-host': host } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The metadata service in process, backed by real exchanges with the emulators. */
+async function benchMetadataService(emu: Emulators): Promise<void> {
+  const secrets = new SecretRegistry();
+  const plan = planLogin({ host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId });
+  const context = {
+    idTokenSource: githubIdTokenSource(emu.github.requestUrl, emu.github.requestToken),
+    secrets,
+    log: silentLogger,
+  };
+  const audience = { audience: `${emu.databricks.url}/oidc/v1/token`, source: 'bench' };
+  const provider = new TokenProvider(
+    async () => (await obtainCredential(plan, audience, context, httpForOneLogin(plan, context))).credential,
+  );
+  const server = await startMetadataServer({ host: plan.host, provider, secrets, log: silentLogger });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1000 });
+  try {
+    // 1,000 concurrent requests while the token needs refreshing (none cached yet).
+    const before = emu.databricks.requestsTo('/oidc/v1/token').length;
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, () => askMetadata(server.url, plan.host, agent)),
+    );
+    const exchanges = emu.databricks.requestsTo('/oidc/v1/token').length - before;
+    const ok = statuses.filter((s) => s === 200).length;
+    // Latency of a cached token, one request at a time over a kept-alive connection.
+    const latencies: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const t0 = process.hrtime.bigint();
+      await askMetadata(server.url, plan.host, agent);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.floor((latencies.length - 1) * p)] ?? Number.NaN;
+    console.log('metadata service (mode refresh):');
+    console.log(
+      `  1,000 concurrent requests needing a refresh: ${ok} answered 200, ${exchanges} upstream exchange(s) (target: 1)`,
+    );
+    console.log(
+      `  cached token, ${latencies.length} sequential requests: p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms (target: p99 < 2 ms)`,
+    );
+  } finally {
+    agent.destroy();
+    await server.close();
+  }
+}
 
 const emu = await startEmulators();
 const dir = mkdtempSync(join(tmpdir(), 'bench-'));
@@ -78,6 +150,7 @@ try {
   console.log(
     `peak RSS: node -e 0 ${(await rss(['-e', '0'])).toFixed(1)} MiB, login ${(await rss([main])).toFixed(1)} MiB`,
   );
+  await benchMetadataService(emu);
 } finally {
   await emu.stop();
   rmSync(dir, { recursive: true, force: true });
