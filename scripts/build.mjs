@@ -30,6 +30,20 @@ await Promise.all([
     legalComments: 'none',
     plugins: [stubUndici],
   }),
+  // The Azure DevOps task: the only bundle that contains azure-pipelines-task-lib.
+  build({
+    ...node,
+    entryPoints: {
+      main: 'packages/azure-devops-task/src/main.ts',
+      post: 'packages/azure-devops-task/src/post.ts',
+      'metadata-service': 'packages/azure-devops-task/src/metadata-service.ts',
+    },
+    outdir: 'azure-devops-extension/DatabricksOidcLoginV1',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    plugins: [stubUndici],
+  }),
   build({
     ...node,
     entryPoints: { demo: 'scripts/demo.ts', bench: 'scripts/bench.ts' },

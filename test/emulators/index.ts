@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { AzureDevOpsEmulator, type ServiceConnection } from './azure-devops.ts';
 import { DatabricksEmulator, type DatabricksEmulatorOptions, type ServicePrincipal } from './databricks.ts';
 import { EntraEmulator } from './entra.ts';
 import { GITHUB_ISSUER, GitHubEmulator, type GitHubEmulatorOptions } from './github.ts';
 
+export { AzureDevOpsEmulator, type ServiceConnection } from './azure-devops.ts';
 export { DatabricksEmulator, type OidcPolicy, type ServicePrincipal } from './databricks.ts';
 export { EntraEmulator } from './entra.ts';
 export { GITHUB_ISSUER, GitHubEmulator } from './github.ts';
@@ -14,6 +16,9 @@ export interface Emulators {
   github: GitHubEmulator;
   databricks: DatabricksEmulator;
   entra: EntraEmulator;
+  azureDevOps: AzureDevOpsEmulator;
+  /** An authorised workload-identity service connection of the Azure DevOps project. */
+  serviceConnection: ServiceConnection;
   /** A service principal whose policy accepts the GitHub job's token for the default audience. */
   servicePrincipal: ServicePrincipal;
   stop(): Promise<void>;
@@ -49,28 +54,41 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     subject: String(github.claims.sub),
   });
   databricks.trust(github.jwt);
+
+  // Azure DevOps: the same service principal also trusts the pipeline and its service connection.
+  const azureDevOps = await AzureDevOpsEmulator.create();
+  const serviceConnection: ServiceConnection = { id: randomUUID(), name: 'databricks-wif', authorized: true };
+  azureDevOps.serviceConnections.push(serviceConnection);
+  const adoAudience = ['api://AzureADTokenExchange'];
+  const scSubject = azureDevOps.serviceConnectionSubject(serviceConnection.name);
+  servicePrincipal.policies.push(
+    { issuer: azureDevOps.issuer, audiences: adoAudience, subject: azureDevOps.pipelineSubject },
+    { issuer: azureDevOps.issuer, audiences: adoAudience, subject: scSubject },
+  );
+  databricks.trust(azureDevOps.jwt);
+
   const entra = await EntraEmulator.create(databricks, {
     apps: [
       {
         clientId: servicePrincipal.applicationId,
         federatedCredentials: [
-          {
-            issuer: github.jwt.issuer,
-            subject: String(github.claims.sub),
-            audiences: ['api://AzureADTokenExchange'],
-          },
+          { issuer: github.jwt.issuer, subject: String(github.claims.sub), audiences: adoAudience },
+          { issuer: azureDevOps.issuer, subject: scSubject, audiences: adoAudience },
         ],
       },
     ],
   });
   entra.trust(github.jwt);
+  entra.trust(azureDevOps.jwt);
   return {
     github,
     databricks,
     entra,
+    azureDevOps,
+    serviceConnection,
     servicePrincipal,
     async stop() {
-      await Promise.all([github.stop(), databricks.stop(), entra.stop()]);
+      await Promise.all([github.stop(), databricks.stop(), entra.stop(), azureDevOps.stop()]);
     },
   };
 }

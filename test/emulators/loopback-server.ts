@@ -50,6 +50,11 @@ export abstract class LoopbackServer {
     this.#faults.push(...faults);
   }
 
+  /** Drops faults no request has used yet. */
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
   /** Requests whose path matches, for counting attempts. */
   requestsTo(path: string | RegExp): RecordedRequest[] {
     return this.requests.filter((r) => (typeof path === 'string' ? r.path === path : path.test(r.path)));

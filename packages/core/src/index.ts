@@ -15,6 +15,10 @@ export {
   parseRetryAfter,
 } from './http.ts';
 export {
+  AZURE_DEVOPS_AUDIENCE,
+  type AzureDevOpsJob,
+  azureDevOpsIdTokenSource,
+  azureDevOpsOidcTokenUrl,
   environmentIdTokenSource,
   fileIdTokenSource,
   githubIdTokenSource,

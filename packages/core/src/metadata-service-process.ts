@@ -23,6 +23,8 @@ interface Handoff {
   credential: { token: string; expiresAt: string };
   /** Where the service writes its (redacted) log, 0600. */
   logFile?: string | undefined;
+  /** What the adapter's service needs to rebuild its token source (may hold the CI job token). */
+  source?: unknown;
 }
 
 type ServiceMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string };
@@ -44,6 +46,7 @@ export async function launchMetadataService(
   credential: Credential,
   audience: string,
   logFile?: string,
+  source?: unknown,
 ): Promise<RunningMetadataService> {
   const child = spawn(process.execPath, [script], {
     detached: true,
@@ -55,6 +58,7 @@ export async function launchMetadataService(
     audience,
     credential: { token: credential.token, expiresAt: credential.expiresAt.toISOString() },
     logFile,
+    source,
   };
   const failed = (why: string) =>
     new LoginError('METADATA_SERVICE_FAILED', `Failed to start the local metadata service: ${why}`, {
@@ -129,9 +133,10 @@ function fileLogger(path: string | undefined): Logger {
 
 /**
  * The service process's main: waits for the handoff, serves tokens, exits when signalled or
- * after its maximum lifetime. `idTokenSource` builds the CI's token source from this process's env.
+ * after its maximum lifetime. `idTokenSource` rebuilds the CI's token source from the `source`
+ * payload the login step handed over (or from this process's env).
  */
-export function serveMetadataService(idTokenSource: () => IdTokenSource): void {
+export function serveMetadataService(idTokenSource: (source: unknown) => IdTokenSource): void {
   process.once('message', async (raw) => {
     const handoff = raw as Handoff;
     const secrets = new SecretRegistry();
@@ -139,7 +144,7 @@ export function serveMetadataService(idTokenSource: () => IdTokenSource): void {
     const log = redactingLogger(fileLogger(handoff.logFile), secrets);
     try {
       const plan = planLogin({ ...handoff.settings, audience: handoff.audience });
-      const context = { idTokenSource: idTokenSource(), secrets, log };
+      const context = { idTokenSource: idTokenSource(handoff.source), secrets, log };
       const audience = { audience: handoff.audience, source: 'the login step' };
       const provider = new TokenProvider(
         async () =>

@@ -1,0 +1,139 @@
+import { type AzureDevOpsJob, LoginError } from '@databricks-oidc-login/core';
+import * as tl from 'azure-pipelines-task-lib/task.js';
+
+/** What the service-connection side of the task resolved to. */
+export interface ServiceConnectionIdentity {
+  id: string;
+  name: string;
+  tenantId: string;
+  clientId: string;
+  authorityHost: string | undefined;
+}
+
+export interface TaskInputs {
+  host: string;
+  clientId: string;
+  accountId: string;
+  tokenSource: 'pipeline' | 'serviceConnection';
+  provider: 'databricks' | 'azure';
+  mode: 'token' | 'refresh';
+  verify: boolean;
+  timeoutMs: number;
+  connection: ServiceConnectionIdentity | undefined;
+  job: AzureDevOpsJob;
+  accessToken: string | undefined;
+}
+
+/** An input or variable, with an unexpanded `$(...)` macro counting as empty. */
+function text(value: string | undefined): string {
+  const v = (value ?? '').trim();
+  return /^\$\([^)]*\)$/.test(v) ? '' : v;
+}
+
+function choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const value = text(tl.getInput(name, false)) || fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: "${value}" is not supported`, {
+    hint: `Set ${name} to one of: ${allowed.join(', ')}.`,
+  });
+}
+
+/** Reads the AzureRM workload-identity service connection named by azureSubscription. */
+function readServiceConnection(id: string): ServiceConnectionIdentity {
+  const scheme = tl.getEndpointAuthorizationScheme(id, true);
+  if (!scheme) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read the service connection ${id}: it does not exist, or this pipeline may not use it`,
+      {
+        hint: 'Set azureSubscription to an Azure Resource Manager service connection of this project, and authorise the pipeline to use it (Project settings > Service connections > Security).',
+      },
+    );
+  }
+  if (scheme.toLowerCase() !== 'workloadidentityfederation') {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to use the service connection ${id}: its scheme is ${scheme}, not WorkloadIdentityFederation`,
+      {
+        hint: 'Use an Azure Resource Manager service connection with workload identity federation (convert it in Project settings > Service connections), or tokenSource: pipeline.',
+      },
+    );
+  }
+  const tenantId = tl.getEndpointAuthorizationParameter(id, 'tenantid', true) ?? '';
+  const clientId = tl.getEndpointAuthorizationParameter(id, 'serviceprincipalid', true) ?? '';
+  if (!tenantId || !clientId) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to use the service connection ${id}: it has no tenant ID or service principal ID`,
+      {
+        hint: 'Edit the service connection so that it names its tenant and app registration, or recreate it.',
+      },
+    );
+  }
+  const authority = text(tl.getEndpointDataParameter(id, 'activeDirectoryAuthority', true));
+  return { id, name: id, tenantId, clientId, authorityHost: authority || undefined };
+}
+
+/** Reads the task's inputs, endpoints and System.* variables into one plain object. */
+export function readTaskInputs(): TaskInputs {
+  const tokenSource = choice('tokenSource', ['pipeline', 'serviceConnection'] as const, 'pipeline');
+  const provider = choice('provider', ['databricks', 'azure'] as const, 'databricks');
+  const mode = choice('mode', ['token', 'refresh'] as const, 'token');
+  const verifyText = text(tl.getInput('verify', false)).toLowerCase() || 'true';
+  if (verifyText !== 'true' && verifyText !== 'false') {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input verify: "${verifyText}" is not true or false`,
+      { hint: 'Set verify to true or false.' },
+    );
+  }
+  const timeout = text(tl.getInput('timeoutSeconds', false)) || '30';
+  const seconds = Number(timeout);
+  if (!/^\d+(\.\d+)?$/.test(timeout) || seconds <= 0 || seconds > 3600) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input timeoutSeconds: "${timeout}" is not a number of seconds`,
+      {
+        hint: 'Set timeoutSeconds to a number between 1 and 3600, e.g. 30.',
+      },
+    );
+  }
+  const connectionId = text(tl.getInput('azureSubscription', false));
+  let connection: ServiceConnectionIdentity | undefined;
+  if (tokenSource === 'serviceConnection' || provider === 'azure') {
+    if (!connectionId) {
+      throw new LoginError(
+        'INPUT_INVALID',
+        `Failed to read input azureSubscription: ${tokenSource === 'serviceConnection' ? 'tokenSource serviceConnection' : 'provider azure'} needs a service connection`,
+        {
+          hint: 'Set azureSubscription to an Azure Resource Manager service connection that uses workload identity federation.',
+        },
+      );
+    }
+    connection = readServiceConnection(connectionId);
+  }
+  return {
+    host: text(tl.getInput('host', false)) || text(tl.getVariable('DATABRICKS_HOST')),
+    clientId:
+      text(tl.getInput('clientId', false)) || (provider === 'azure' ? (connection?.clientId ?? '') : ''),
+    accountId: text(tl.getInput('accountId', false)),
+    tokenSource,
+    provider,
+    mode,
+    verify: verifyText === 'true',
+    timeoutMs: seconds * 1000,
+    connection,
+    job: {
+      oidcRequestUri: text(tl.getVariable('System.OidcRequestUri')) || undefined,
+      collectionUri:
+        text(tl.getVariable('System.CollectionUri')) ||
+        text(tl.getVariable('System.TeamFoundationCollectionUri')),
+      projectId: text(tl.getVariable('System.TeamProjectId')),
+      hostType: text(tl.getVariable('System.HostType')),
+      planId: text(tl.getVariable('System.PlanId')),
+      jobId: text(tl.getVariable('System.JobId')),
+    },
+    // Not getEndpointAuthorizationParameter: that one echoes the value in a debug line.
+    accessToken: tl.getEndpointAuthorization('SYSTEMVSSCONNECTION', true)?.parameters?.AccessToken,
+  };
+}

@@ -1,0 +1,8 @@
+import { azureDevOpsIdTokenSource, serveMetadataService } from '@databricks-oidc-login/core';
+import type { AzureDevOpsSourcePayload } from './source-payload.ts';
+
+// The detached metadata service of mode refresh. It must not import azure-pipelines-task-lib.
+serveMetadataService((payload) => {
+  const source = payload as AzureDevOpsSourcePayload;
+  return azureDevOpsIdTokenSource(source.job, source.accessToken, source.connection);
+});

@@ -1,0 +1,17 @@
+import { stopMetadataService } from '@databricks-oidc-login/core';
+import * as tl from 'azure-pipelines-task-lib/task.js';
+
+/** postjobexecution: stops the metadata service of mode refresh, and confirms it is gone. */
+async function post(): Promise<void> {
+  const pid = Number(tl.getTaskVariable('metadataServicePid'));
+  if (!pid) {
+    tl.debug('No metadata service to stop.');
+    return;
+  }
+  if (await stopMetadataService(pid)) console.log(`Stopped the local metadata service (pid ${pid}).`);
+  else tl.warning(`The local metadata service (pid ${pid}) did not stop.`);
+}
+
+post().catch((error: unknown) =>
+  tl.warning(`Post-job: ${error instanceof Error ? error.message : String(error)}`),
+);

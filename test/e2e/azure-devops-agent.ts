@@ -1,0 +1,219 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Emulators } from '../emulators/index.ts';
+import { ROOT } from './github-runner.ts';
+
+export const TASK_DIR = join(ROOT, 'azure-devops-extension', 'DatabricksOidcLoginV1');
+
+/** One `##vso[area.action key=value;...]data` logging command. */
+export interface VsoCommand {
+  name: string;
+  properties: Record<string, string>;
+  data: string;
+  line: number;
+}
+
+export interface SetVariable {
+  value: string;
+  secret: boolean;
+  output: boolean;
+}
+
+export interface TaskRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  commands: VsoCommand[];
+  /** task.setvariable commands, last one per name wins. */
+  variables: Record<string, SetVariable>;
+  /** Values registered with task.setsecret, in order. */
+  secrets: string[];
+  taskVariables: Record<string, string>;
+  result: { status: string; message: string } | undefined;
+  durationMs: number;
+}
+
+function unescapeVso(text: string): string {
+  return text
+    .replace(/%3B/g, ';')
+    .replace(/%0D/g, '\r')
+    .replace(/%0A/g, '\n')
+    .replace(/%5D/g, ']')
+    .replace(/%25/g, '%');
+}
+
+/** Parses the logging commands a task printed, as the agent does. */
+export function parseVsoCommands(stdout: string): VsoCommand[] {
+  const commands: VsoCommand[] = [];
+  stdout.split(/\r?\n/).forEach((text, line) => {
+    const match = /^##vso\[([\w.]+)([^\]]*)\](.*)$/.exec(text);
+    if (!match) return;
+    const properties: Record<string, string> = {};
+    for (const part of (match[2] ?? '').trim().split(';')) {
+      const at = part.indexOf('=');
+      if (at > 0) properties[part.slice(0, at).trim().toLowerCase()] = unescapeVso(part.slice(at + 1));
+    }
+    commands.push({ name: match[1] ?? '', properties, data: unescapeVso(match[3] ?? ''), line });
+  });
+  return commands;
+}
+
+/** INPUT_* for every input with a default in task.json, as the agent sets them. */
+export function taskDefaults(): Record<string, string> {
+  const task = JSON.parse(readFileSync(join(TASK_DIR, 'task.json'), 'utf8')) as {
+    inputs: Array<{ name: string; defaultValue?: string }>;
+  };
+  return Object.fromEntries(
+    task.inputs
+      .filter((i) => i.defaultValue !== undefined)
+      .map((i) => [`INPUT_${i.name.toUpperCase()}`, i.defaultValue ?? '']),
+  );
+}
+
+/** The endpoint variables the agent gives a task: SYSTEMVSSCONNECTION, and the service connection. */
+export function agentEndpoints(
+  emu: Emulators,
+  options: { scheme?: string; includeConnection?: boolean; jobToken?: string } = {},
+): Record<string, string> {
+  const token = options.jobToken ?? emu.azureDevOps.jobAccessToken;
+  const env: Record<string, string> = {
+    ENDPOINT_URL_SYSTEMVSSCONNECTION: emu.azureDevOps.collectionUri,
+    ENDPOINT_AUTH_SYSTEMVSSCONNECTION: JSON.stringify({
+      parameters: { AccessToken: token },
+      scheme: 'OAuth',
+    }),
+    ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION: 'OAuth',
+    ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN: token,
+  };
+  if (options.includeConnection !== false) {
+    const id = emu.serviceConnection.id;
+    const scheme = options.scheme ?? 'WorkloadIdentityFederation';
+    const parameters = {
+      tenantid: emu.entra.tenantId,
+      serviceprincipalid: emu.servicePrincipal.applicationId,
+    };
+    Object.assign(env, {
+      [`ENDPOINT_URL_${id}`]: 'https://management.azure.com/',
+      [`ENDPOINT_AUTH_${id}`]: JSON.stringify({ parameters, scheme }),
+      [`ENDPOINT_AUTH_SCHEME_${id}`]: scheme,
+      [`ENDPOINT_AUTH_PARAMETER_${id}_TENANTID`]: parameters.tenantid,
+      [`ENDPOINT_AUTH_PARAMETER_${id}_SERVICEPRINCIPALID`]: parameters.serviceprincipalid,
+      [`ENDPOINT_DATA_${id}_ACTIVEDIRECTORYAUTHORITY`]: `${emu.entra.url}/`,
+      [`ENDPOINT_DATA_${id}_ENVIRONMENT`]: 'AzureCloud',
+    });
+  }
+  return env;
+}
+
+export interface TaskOptions {
+  inputs?: Record<string, string>;
+  env?: Record<string, string>;
+  /** Agent.TempDirectory; default: a fresh folder, removed afterwards. */
+  tempDirectory?: string;
+  taskVariables?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** Runs the bundled task (main.js or post.js) with the environment the agent gives a Node task. */
+export async function runTask(
+  entry: 'main' | 'post',
+  emu: Emulators,
+  options: TaskOptions = {},
+): Promise<TaskRun> {
+  const ownTemp = options.tempDirectory ? undefined : mkdtempSync(join(tmpdir(), 'agent-temp-'));
+  const temp = options.tempDirectory ?? ownTemp ?? '';
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: temp,
+    AGENT_VERSION: '4.250.0',
+    AGENT_TEMPDIRECTORY: temp,
+    TF_BUILD: 'True',
+    ...emu.azureDevOps.systemEnv,
+    ...taskDefaults(),
+    ...Object.fromEntries(
+      Object.entries(options.inputs ?? {}).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(options.taskVariables ?? {}).map(([k, v]) => [
+        `VSTS_TASKVARIABLE_${k.toUpperCase()}`,
+        v,
+      ]),
+    ),
+    ...options.env,
+  };
+  const started = Date.now();
+  try {
+    const child = spawn(process.execPath, [join(TASK_DIR, `${entry}.js`)], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: temp,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(killer);
+    const commands = parseVsoCommands(stdout);
+    const variables: Record<string, SetVariable> = {};
+    const taskVariables: Record<string, string> = {};
+    for (const c of commands) {
+      if (c.name === 'task.setvariable') {
+        variables[c.properties.variable ?? ''] = {
+          value: c.data,
+          secret: c.properties.issecret === 'true',
+          output: c.properties.isoutput === 'true',
+        };
+      }
+      if (c.name === 'task.settaskvariable') taskVariables[c.properties.variable ?? ''] = c.data;
+    }
+    const complete = commands.filter((c) => c.name === 'task.complete').at(-1);
+    return {
+      code,
+      stdout,
+      stderr,
+      commands,
+      variables,
+      secrets: commands.filter((c) => c.name === 'task.setsecret').map((c) => c.data),
+      taskVariables,
+      result: complete ? { status: complete.properties.result ?? '', message: complete.data } : undefined,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    if (ownTemp) rmSync(ownTemp, { recursive: true, force: true });
+  }
+}
+
+/** The plain (non-secret, non-output) variables: what a later script step gets as environment. */
+export function plainVariables(run: TaskRun): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(run.variables)
+      .filter(([, v]) => !v.secret && !v.output)
+      .map(([name, v]) => [name, v.value]),
+  );
+}
+
+/**
+ * True when `secret` was registered with task.setsecret before any other line showed it, and
+ * no line shows it except logging commands the agent consumes (setsecret, secret setvariable).
+ */
+export function maskedBeforeUse(run: TaskRun, secret: string): boolean {
+  const lines = run.stdout.split(/\r?\n/);
+  const maskLine = lines.findIndex((l) => l === `##vso[task.setsecret]${secret}`);
+  if (maskLine < 0) return false;
+  return (
+    lines.every(
+      (l, i) =>
+        !l.includes(secret) ||
+        i === maskLine ||
+        (i > maskLine && /^##vso\[task\.(setvariable|setsecret|debug)/.test(l)),
+    ) && !run.stderr.includes(secret)
+  );
+}
