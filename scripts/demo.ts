@@ -1,5 +1,9 @@
 // `npm run demo`: the whole login against the local emulators, offline, as a readable transcript.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
+import { agentEndpoints, plainVariables, runTask } from '../test/e2e/azure-devops-agent.ts';
 import { runActionStep, runSdkMe } from '../test/e2e/github-runner.ts';
 import { type Emulators, startEmulators } from '../test/emulators/index.ts';
 
@@ -53,9 +57,50 @@ async function githubDemo(emu: Emulators): Promise<void> {
   for (const line of (failed.errors[0] ?? '').split('\n')) console.log(`  | ${line}`);
 }
 
+async function azureDevOpsDemo(emu: Emulators): Promise<void> {
+  console.log(bold('\n== Azure DevOps task DatabricksOidcLogin@1: the pipeline identity, mode token =='));
+  console.log(
+    bold(
+      '$ node DatabricksOidcLoginV1/main.js   (inputs: host, clientId; the agent provides SYSTEMVSSCONNECTION)',
+    ),
+  );
+  // Agent.TempDirectory lives as long as the job: the config file must outlive the task.
+  const agentTemp = mkdtempSync(join(tmpdir(), 'agent-temp-'));
+  try {
+    await azureDevOpsTask(emu, agentTemp);
+  } finally {
+    rmSync(agentTemp, { recursive: true, force: true });
+  }
+}
+
+async function azureDevOpsTask(emu: Emulators, agentTemp: string): Promise<void> {
+  const run = await runTask('main', emu, {
+    inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
+    env: agentEndpoints(emu, { includeConnection: false }),
+    tempDirectory: agentTemp,
+  });
+  for (const line of run.stdout.split('\n')) {
+    if (line.startsWith('##vso[task.debug]')) continue; // shown only with system.debug
+    if (line.startsWith('##vso[task.setsecret]'))
+      console.log('  ##vso[task.setsecret]*** (the agent masks this value from now on)');
+    else if (line.startsWith('##vso[task.setvariable')) {
+      const secret = line.includes('issecret=true');
+      console.log(
+        `  ${line.slice(0, line.indexOf(']') + 1)}${secret ? '***' : line.slice(line.indexOf(']') + 1)}`,
+      );
+    } else if (line.trim()) console.log(`  ${mask(line, run.secrets)}`);
+  }
+  if (run.result?.status !== 'Succeeded') throw new Error(`the task failed: ${run.result?.message}`);
+  console.log(bold('\nA later script: step gets the plain variables only; the Databricks JS SDK with them:'));
+  const sdk = await runSdkMe(plainVariables(run));
+  if (sdk.error) throw new Error(`the SDK failed: ${sdk.error}`);
+  console.log(`  currentUser.me().userName = ${sdk.userName}`);
+}
+
 const emu = await startEmulators();
 try {
   await githubDemo(emu);
+  await azureDevOpsDemo(emu);
   console.log(bold('\nDemo finished: every step above ran the built bundles against loopback emulators.'));
 } catch (error) {
   console.error(`Demo failed: ${(error as Error).message}`);

@@ -171,7 +171,7 @@ export async function runSdkMe(
     const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     clearTimeout(killer);
-    if (code !== 0) return { code, error: `${out}\n${err}` };
+    if (code !== 0) return { code, error: `${out}\n${err}`.slice(0, 2000) };
     return { code, ...(JSON.parse(out) as { userName: string }) };
   } finally {
     rmSync(home, { recursive: true, force: true });
