@@ -346,7 +346,9 @@ describe('GitHub Action, bad input', () => {
     expect(message).toContain('issuer   (iss): https://token.actions.githubusercontent.com');
     expect(message).toContain('subject  (sub): repo:octo-org/octo-repo:ref:refs/heads/feature');
     expect(message).toContain(`audience (aud): ${emu.databricks.url}/oidc/v1/token`);
-    expect(message).toContain(`client_id sent: ${emu.servicePrincipal.applicationId}`);
+    expect(message).toContain(
+      `a federation policy of the service principal with application ID ${emu.servicePrincipal.applicationId}`,
+    );
     const policy = {
       oidc_policy: {
         issuer: 'https://token.actions.githubusercontent.com',

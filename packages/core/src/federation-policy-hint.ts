@@ -40,15 +40,53 @@ export function federationPolicyHint(attempt: ExchangeAttempt): string[] {
   ];
 }
 
-/** The evidence lines of a rejected Databricks exchange: what was sent, and the policy to create. */
+/** Notes on an issuer that users commonly get wrong. */
+function issuerNote(iss: string): string {
+  if (/^https:\/\/token\.actions\.githubusercontent\.com\/.+/.test(iss)) {
+    return ' (your GitHub enterprise uses a custom issuer: the policy needs this exact value, path included)';
+  }
+  if (iss.startsWith('https://vstoken.dev.azure.com/'))
+    return ' (the GUID is your organization ID, System.CollectionId)';
+  if (iss.startsWith('https://login.microsoftonline.com/'))
+    return ' (an Entra-issued service connection token)';
+  return '';
+}
+
+/** Notes on the subject: the value that most often differs from the policy. */
+function subjectNote(sub: string): string {
+  if (sub.startsWith('repo:')) {
+    return ' (GitHub builds it from the trigger: environment, branch, tag or pull_request; custom subject templates change it too)';
+  }
+  if (sub.startsWith('p://')) return ' (the pipeline: p://organization/project/pipeline name)';
+  if (sub.startsWith('sc://')) return ' (the service connection: sc://organization/project/connection name)';
+  return '';
+}
+
+/**
+ * The evidence of a rejected Databricks exchange, as a checklist: Databricks accepts the token
+ * only when one policy matches issuer, audience and subject exactly, and it does not say which
+ * one failed, so each line gives the token's value and how to change either side.
+ */
 export function describeExchangeAttempt(attempt: ExchangeAttempt, now = Date.now()): string[] {
-  return [
-    'The ID token that was sent:',
-    ...describeClaims(attempt.claims, now).map((line) => `  ${line}`),
-    `The audience was chosen from ${attempt.audienceSource}.`,
-    attempt.clientId
-      ? `client_id sent: ${attempt.clientId} (so a service principal federation policy of that service principal must match)`
-      : 'client_id sent: none (so an account-wide federation policy must match)',
-    `Token endpoint: ${attempt.tokenEndpoint}`,
+  const { claims, clientId } = attempt;
+  const owner = clientId
+    ? `a federation policy of the service principal with application ID ${clientId}`
+    : 'an account-wide federation policy (no client-id was sent)';
+  const lines = [
+    `Databricks accepts this token only if ${owner} matches all of:`,
+    `  issuer   = ${claims.iss}${issuerNote(claims.iss)}`,
+    `  audience = ${claims.aud.join(', ')} (requested from ${attempt.audienceSource}; list it in the policy's audiences, or set the audience input to one the policy lists; a policy without audiences accepts only the account ID)`,
+    `  subject  = ${claims.sub}${subjectNote(claims.sub)}`,
   ];
+  if (clientId) {
+    lines.push(
+      `  client-id ${clientId} must be the application ID of the service principal that holds the policy (not another service principal's, and not the numeric ID).`,
+    );
+  }
+  lines.push(
+    'The ID token that was sent:',
+    ...describeClaims(claims, now).map((line) => `  ${line}`),
+    `Token endpoint: ${attempt.tokenEndpoint}`,
+  );
+  return lines;
 }
