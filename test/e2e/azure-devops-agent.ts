@@ -75,7 +75,7 @@ export function taskDefaults(): Record<string, string> {
 /** The endpoint variables the agent gives a task: SYSTEMVSSCONNECTION, and the service connection. */
 export function agentEndpoints(
   emu: Emulators,
-  options: { scheme?: string; includeConnection?: boolean; jobToken?: string } = {},
+  options: { scheme?: string; includeConnection?: boolean; jobToken?: string | undefined } = {},
 ): Record<string, string> {
   const token = options.jobToken ?? emu.azureDevOps.jobAccessToken;
   const env: Record<string, string> = {

@@ -28,8 +28,11 @@ export interface Fault {
 
 export interface Reply {
   status: number;
+  /** JSON-encoded unless a string or raw bytes. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** Accept the request and never answer (stop() closes the socket). */
+  hang?: boolean;
 }
 
 /** A real HTTP server on 127.0.0.1 with request recording and fault injection. */

