@@ -37,9 +37,15 @@ export async function exchangeForDatabricksToken(
     }),
   });
   // A web page, even with 200, means the host is not a Databricks API (wrong host, login portal).
-  if (response.status === 200 && !looksLikeHtml(response)) return readTokenResponse(response, step, attempt.tokenEndpoint);
+  if (response.status === 200 && !looksLikeHtml(response))
+    return readTokenResponse(response, step, attempt.tokenEndpoint);
 
-  if (response.status === 200 || response.status === 404 || response.status === 405 || looksLikeHtml(response)) {
+  if (
+    response.status === 200 ||
+    response.status === 404 ||
+    response.status === 405 ||
+    looksLikeHtml(response)
+  ) {
     throw new LoginError(
       'NOT_DATABRICKS',
       `Failed to ${step}: ${attempt.tokenEndpoint} answered HTTP ${response.status}${looksLikeHtml(response) ? ' with a web page' : ''}, not a Databricks token endpoint`,
