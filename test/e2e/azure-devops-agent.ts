@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Emulators } from '../emulators/index.ts';
 import { ROOT } from './github-runner.ts';
+import { runNodeScript } from './node-process.ts';
 
 export const TASK_DIR = join(ROOT, 'azure-devops-extension', 'DatabricksOidcLoginV1');
 
@@ -145,22 +145,10 @@ export async function runTask(
   };
   const started = Date.now();
   try {
-    const child = spawn(process.execPath, [join(TASK_DIR, `${entry}.js`)], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { code, stdout, stderr } = await runNodeScript(join(TASK_DIR, `${entry}.js`), env, {
       cwd: temp,
+      timeoutMs: options.timeoutMs ?? 30_000,
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    clearTimeout(killer);
     const commands = parseVsoCommands(stdout);
     const variables: Record<string, SetVariable> = {};
     const taskVariables: Record<string, string> = {};

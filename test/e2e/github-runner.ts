@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { runNodeScript } from './node-process.ts';
 
 /** The repository root: the folder holding action.yml, found upward (this file is also bundled into build/). */
 export const ROOT = (() => {
@@ -108,21 +108,9 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
   };
   const started = Date.now();
   try {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', `${entry}.cjs`)], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { code, stdout, stderr } = await runNodeScript(join(ROOT, 'dist', `${entry}.cjs`), env, {
+      timeoutMs: options.timeoutMs ?? 30_000,
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    clearTimeout(killer);
     const lines = stdout.split(/\r?\n/);
     return {
       code,
@@ -155,22 +143,15 @@ export async function runSdkMe(
 ): Promise<{ code: number | null; userName?: string; error?: string }> {
   const home = mkdtempSync(join(tmpdir(), 'sdk-home-'));
   try {
-    const child = spawn(process.execPath, [join(ROOT, 'test', 'e2e', 'sdk-me.mjs')], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: ROOT,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    clearTimeout(killer);
+    const {
+      code,
+      stdout: out,
+      stderr: err,
+    } = await runNodeScript(
+      join(ROOT, 'test', 'e2e', 'sdk-me.mjs'),
+      { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...env },
+      { cwd: ROOT },
+    );
     if (code !== 0) return { code, error: `${out}\n${err}`.slice(0, 2000) };
     return { code, ...(JSON.parse(out) as { userName: string }) };
   } finally {

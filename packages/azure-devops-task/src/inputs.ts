@@ -1,4 +1,4 @@
-import { type AzureDevOpsJob, LoginError } from '@databricks-oidc-login/core';
+import { type AzureDevOpsJob, LoginError, type MetadataServiceSettings } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
 
 /** What the service-connection side of the task resolved to. */
@@ -11,14 +11,11 @@ export interface ServiceConnectionIdentity {
 }
 
 export interface TaskInputs {
-  host: string;
-  clientId: string;
-  accountId: string;
+  /** What login() and the metadata service need, from inputs and the service connection. */
+  settings: MetadataServiceSettings;
   tokenSource: 'pipeline' | 'serviceConnection';
-  provider: 'databricks' | 'azure';
   mode: 'token' | 'refresh';
   verify: boolean;
-  timeoutMs: number;
   connection: ServiceConnectionIdentity | undefined;
   job: AzureDevOpsJob;
   accessToken: string | undefined;
@@ -113,15 +110,19 @@ export function readTaskInputs(): TaskInputs {
     connection = readServiceConnection(connectionId);
   }
   return {
-    host: text(tl.getInput('host', false)) || text(tl.getVariable('DATABRICKS_HOST')),
-    clientId:
-      text(tl.getInput('clientId', false)) || (provider === 'azure' ? (connection?.clientId ?? '') : ''),
-    accountId: text(tl.getInput('accountId', false)),
+    settings: {
+      host: text(tl.getInput('host', false)) || text(tl.getVariable('DATABRICKS_HOST')),
+      clientId:
+        text(tl.getInput('clientId', false)) || (provider === 'azure' ? connection?.clientId : undefined),
+      accountId: text(tl.getInput('accountId', false)),
+      provider,
+      tenantId: connection?.tenantId,
+      authorityHost: connection?.authorityHost,
+      timeoutMs: seconds * 1000,
+    },
     tokenSource,
-    provider,
     mode,
     verify: verifyText === 'true',
-    timeoutMs: seconds * 1000,
     connection,
     job: {
       oidcRequestUri: text(tl.getVariable('System.OidcRequestUri')) || undefined,

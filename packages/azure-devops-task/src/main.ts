@@ -68,15 +68,7 @@ async function startRefreshing(
 ): Promise<void> {
   const service = await launchMetadataService(
     join(__dirname, 'metadata-service.js'),
-    {
-      host: result.host,
-      clientId: inputs.clientId,
-      accountId: inputs.accountId,
-      provider: inputs.provider,
-      tenantId: inputs.connection?.tenantId,
-      authorityHost: inputs.connection?.authorityHost,
-      timeoutMs: inputs.timeoutMs,
-    },
+    { ...inputs.settings, host: result.host },
     result.credential,
     result.audience,
     join(tempDirectory(), `databricks-oidc-login-${process.pid}.log`),
@@ -103,14 +95,8 @@ async function run(): Promise<void> {
     const source: AzureDevOpsSourcePayload = { job: inputs.job, accessToken: inputs.accessToken, connection };
     const idTokenSource = azureDevOpsIdTokenSource(source.job, source.accessToken, source.connection);
     const result = await login({
-      host: inputs.host,
-      clientId: inputs.clientId,
-      accountId: inputs.accountId,
-      provider: inputs.provider,
-      tenantId: inputs.connection?.tenantId,
-      authorityHost: inputs.connection?.authorityHost,
+      ...inputs.settings,
       verify: inputs.verify,
-      timeoutMs: inputs.timeoutMs,
       idTokenSource,
       secrets,
       log: logger,

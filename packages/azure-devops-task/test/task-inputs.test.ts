@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockTestRunner } from 'azure-pipelines-task-lib/mock-test.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -35,13 +37,17 @@ function connection(scheme: string): Record<string, string> {
   };
 }
 
+let agentTemp = '';
+
 async function runScenario(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
 ): Promise<MockTestRunner> {
+  // Agent.TempDirectory also keeps task-lib's vault key file out of the working directory.
+  agentTemp = mkdtempSync(join(tmpdir(), 'mock-agent-'));
   process.env.MOCK_TASK_SCENARIO = JSON.stringify({
     inputs: { host: 'https://adb-1.2.azuredatabricks.net', ...inputs },
-    env: { ...agent, ...env },
+    env: { ...agent, AGENT_TEMPDIRECTORY: agentTemp, ...env },
   });
   // The constructor takes the paths without LoadAsync, which would download Node first.
   const runner = new MockTestRunner(RUNNER, TASK_JSON);
@@ -52,6 +58,7 @@ async function runScenario(
 
 afterEach(() => {
   delete process.env.MOCK_TASK_SCENARIO;
+  rmSync(agentTemp, { recursive: true, force: true });
 });
 
 describe('DatabricksOidcLogin@1 inputs and endpoints (MockTestRunner)', () => {
