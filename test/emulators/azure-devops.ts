@@ -16,7 +16,6 @@ export interface ServiceConnection {
  */
 export class AzureDevOpsEmulator extends LoopbackServer {
   readonly orgName = 'octo-org';
-  readonly orgId = randomUUID();
   readonly projectName = 'octo-project';
   readonly projectId = randomUUID();
   readonly pipelineName = 'deploy-pipeline';
@@ -27,17 +26,20 @@ export class AzureDevOpsEmulator extends LoopbackServer {
   tokenLifetimeSeconds = 300;
   readonly issued: string[] = [];
 
-  private constructor(readonly jwt: JwtIssuer) {
+  private constructor(
+    readonly jwt: JwtIssuer,
+    /** System.CollectionId: the GUID in the issuer. */
+    readonly orgId: string,
+  ) {
     super();
   }
 
   static async create(): Promise<AzureDevOpsEmulator> {
     const orgId = randomUUID();
-    const emulator = new AzureDevOpsEmulator(
+    return new AzureDevOpsEmulator(
       await JwtIssuer.create(`https://vstoken.dev.azure.com/${orgId}`),
-    );
-    Object.assign(emulator, { orgId });
-    return emulator.start();
+      orgId,
+    ).start();
   }
 
   get issuer(): string {
