@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -97,6 +97,12 @@ describe('DatabricksOidcLogin@1, mode token', () => {
     const later = plainVariables(run);
     expect(later).not.toHaveProperty('DATABRICKS_TOKEN');
     expect(await runSdkMe(later)).toMatchObject({ userName: emu.servicePrincipal.applicationId });
+
+    // At the end of the job, the post-job handler removes the file that holds the token.
+    expect(run.taskVariables.configFile).toBe(configFile);
+    const post = await runTask('post', emu, { taskVariables: run.taskVariables, tempDirectory: temp });
+    expect(post.code).toBe(0);
+    expect(existsSync(configFile)).toBe(false);
   });
 
   it('logs in with a WIF service connection through Entra ID (provider azure)', async () => {

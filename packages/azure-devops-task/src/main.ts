@@ -52,7 +52,9 @@ function exportToken(result: LoginResult): void {
   tl.setVariable('DATABRICKS_TOKEN', result.credential.token, true);
   tl.setVariable('DATABRICKS_HOST', result.host);
   tl.setVariable('DATABRICKS_AUTH_TYPE', 'pat');
-  tl.setVariable('DATABRICKS_CONFIG_FILE', writeConfigFile(result));
+  const configFile = writeConfigFile(result);
+  tl.setTaskVariable('configFile', configFile); // the post-job handler removes it
+  tl.setVariable('DATABRICKS_CONFIG_FILE', configFile);
   tl.setVariable('DATABRICKS_CONFIG_PROFILE', CONFIG_PROFILE);
   if (result.accountId) tl.setVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
   console.log(

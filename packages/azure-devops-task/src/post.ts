@@ -1,8 +1,14 @@
+import { rmSync } from 'node:fs';
 import { stopMetadataService } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
 
-/** postjobexecution: stops the metadata service of mode refresh, and confirms it is gone. */
+/** postjobexecution: removes the token's config file, stops the metadata service and confirms it is gone. */
 async function post(): Promise<void> {
+  const configFile = tl.getTaskVariable('configFile');
+  if (configFile) {
+    rmSync(configFile, { force: true });
+    console.log('Removed the Databricks config file that held the token.');
+  }
   const pid = Number(tl.getTaskVariable('metadataServicePid'));
   if (!pid) {
     tl.debug('No metadata service to stop.');

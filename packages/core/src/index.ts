@@ -49,6 +49,7 @@ export {
   serveMetadataService,
   stopMetadataService,
 } from './metadata-service-process.ts';
+export { hasControlCharacters, printableLine } from './printable.ts';
 export { redactCredentialShapes, SecretRegistry } from './redaction.ts';
 export { TokenProvider } from './token-provider.ts';
 export { verifyWorkspaceToken } from './verify.ts';
