@@ -166,6 +166,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
 
 describe('DatabricksOidcLogin@1, mode refresh', () => {
   it('serves fresh tokens to later steps from plain variables, and the post-job handler stops the service', async () => {
+    emu.azureDevOps.tokenLifetimeSeconds = 3; // so the service must refresh while the test watches
     const run = await runTask('main', emu, {
       inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId, mode: 'refresh' },
       env: agentEndpoints(emu, { includeConnection: false }),
@@ -183,12 +184,28 @@ describe('DatabricksOidcLogin@1, mode refresh', () => {
     expect(maskedBeforeUse(run, url)).toBe(true);
     expect(isProcessAlive(pid)).toBe(true);
 
-    // Force a refresh: it needs a fresh Azure DevOps token, fetched with the job token the task handed over.
-    emu.databricks.maxTokenLifetimeSeconds = 1;
-    const response = await fetch(url, {
-      headers: { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url },
+    const headers = { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url };
+    const first = (await (await fetch(url, { headers })).json()) as {
+      access_token: string;
+      expires_on: number;
+    };
+    expect(first.access_token).toBe(emu.databricks.issuedTokens[0]);
+
+    // After the first token expired, the service refreshes: it asks Azure DevOps for a new pipeline
+    // token with the job token the task handed over IPC (task-lib removed it from the environment).
+    await new Promise((resolve) => setTimeout(resolve, first.expires_on * 1000 - Date.now() + 200));
+    const refreshed = await fetch(url, { headers });
+    expect(refreshed.status).toBe(200);
+    const second = (await refreshed.json()) as { access_token: string; expires_on: number };
+    expect(second.access_token).not.toBe(first.access_token);
+    expect(second.expires_on * 1000).toBeGreaterThan(Date.now());
+    const oidcRequests = emu.azureDevOps.requestsTo(oidcPath());
+    expect(oidcRequests.length).toBeGreaterThanOrEqual(2);
+    expect(oidcRequests.at(-1)?.headers.authorization).toBe(`Bearer ${emu.azureDevOps.jobAccessToken}`);
+    const me = await fetch(`${emu.databricks.url}/api/2.0/preview/scim/v2/Me`, {
+      headers: { authorization: `Bearer ${second.access_token}` },
     });
-    expect(response.status).toBe(200);
+    expect(me.status).toBe(200);
     expect(await runSdkMe(plainVariables(run))).toMatchObject({
       userName: emu.servicePrincipal.applicationId,
     });

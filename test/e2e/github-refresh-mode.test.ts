@@ -99,6 +99,7 @@ describe('GitHub Action, mode refresh', () => {
     // The service log was shown redacted and removed.
     expect(post.stdout).toContain('Metadata service for');
     for (const token of emu.databricks.issuedTokens) expect(post.stdout).not.toContain(token);
+    expect(readdirSync(runnerTemp)).toEqual([]);
   });
 
   it('answers 502 with a redacted reason while upstream fails, and recovers', async () => {

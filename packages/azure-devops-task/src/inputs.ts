@@ -1,4 +1,11 @@
-import { type AzureDevOpsJob, LoginError, type MetadataServiceSettings } from '@databricks-oidc-login/core';
+import {
+  type AzureDevOpsJob,
+  LoginError,
+  type MetadataServiceSettings,
+  readBooleanInput,
+  readChoice,
+  readTimeoutSeconds,
+} from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
 
 /** What the service-connection side of the task resolved to. */
@@ -27,12 +34,9 @@ function text(value: string | undefined): string {
   return /^\$\([^)]*\)$/.test(v) ? '' : v;
 }
 
-function choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-  const value = text(tl.getInput(name, false)) || fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: "${value}" is not supported`, {
-    hint: `Set ${name} to one of: ${allowed.join(', ')}.`,
-  });
+/** A task input, with an unexpanded macro counting as empty. */
+function input(name: string): string {
+  return text(tl.getInput(name, false));
 }
 
 /** Reads the AzureRM workload-identity service connection named by azureSubscription. */
@@ -73,29 +77,17 @@ function readServiceConnection(id: string): ServiceConnectionIdentity {
 
 /** Reads the task's inputs, endpoints and System.* variables into one plain object. */
 export function readTaskInputs(): TaskInputs {
-  const tokenSource = choice('tokenSource', ['pipeline', 'serviceConnection'] as const, 'pipeline');
-  const provider = choice('provider', ['databricks', 'azure'] as const, 'databricks');
-  const mode = choice('mode', ['token', 'refresh'] as const, 'token');
-  const verifyText = text(tl.getInput('verify', false)).toLowerCase() || 'true';
-  if (verifyText !== 'true' && verifyText !== 'false') {
-    throw new LoginError(
-      'INPUT_INVALID',
-      `Failed to read input verify: "${verifyText}" is not true or false`,
-      { hint: 'Set verify to true or false.' },
-    );
-  }
-  const timeout = text(tl.getInput('timeoutSeconds', false)) || '30';
-  const seconds = Number(timeout);
-  if (!/^\d+(\.\d+)?$/.test(timeout) || seconds <= 0 || seconds > 3600) {
-    throw new LoginError(
-      'INPUT_INVALID',
-      `Failed to read input timeoutSeconds: "${timeout}" is not a number of seconds`,
-      {
-        hint: 'Set timeoutSeconds to a number between 1 and 3600, e.g. 30.',
-      },
-    );
-  }
-  const connectionId = text(tl.getInput('azureSubscription', false));
+  const tokenSource = readChoice(
+    'tokenSource',
+    input('tokenSource'),
+    ['pipeline', 'serviceConnection'] as const,
+    'pipeline',
+  );
+  const provider = readChoice('provider', input('provider'), ['databricks', 'azure'] as const, 'databricks');
+  const mode = readChoice('mode', input('mode'), ['token', 'refresh'] as const, 'token');
+  const verify = readBooleanInput('verify', input('verify'), true);
+  const timeoutMs = readTimeoutSeconds('timeoutSeconds', input('timeoutSeconds'));
+  const connectionId = input('azureSubscription');
   let connection: ServiceConnectionIdentity | undefined;
   if (tokenSource === 'serviceConnection' || provider === 'azure') {
     if (!connectionId) {
@@ -111,18 +103,17 @@ export function readTaskInputs(): TaskInputs {
   }
   return {
     settings: {
-      host: text(tl.getInput('host', false)) || text(tl.getVariable('DATABRICKS_HOST')),
-      clientId:
-        text(tl.getInput('clientId', false)) || (provider === 'azure' ? connection?.clientId : undefined),
-      accountId: text(tl.getInput('accountId', false)),
+      host: input('host') || text(tl.getVariable('DATABRICKS_HOST')),
+      clientId: input('clientId') || (provider === 'azure' ? connection?.clientId : undefined),
+      accountId: input('accountId'),
       provider,
       tenantId: connection?.tenantId,
       authorityHost: connection?.authorityHost,
-      timeoutMs: seconds * 1000,
+      timeoutMs,
     },
     tokenSource,
     mode,
-    verify: verifyText === 'true',
+    verify,
     connection,
     job: {
       oidcRequestUri: text(tl.getVariable('System.OidcRequestUri')) || undefined,

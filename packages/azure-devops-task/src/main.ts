@@ -68,15 +68,15 @@ async function startRefreshing(
   source: AzureDevOpsSourcePayload,
   secrets: SecretRegistry,
 ): Promise<void> {
-  const service = await launchMetadataService(
-    join(__dirname, 'metadata-service.js'),
-    { ...inputs.settings, host: result.host },
-    result.credential,
-    result.audience,
-    join(tempDirectory(), `databricks-oidc-login-${process.pid}.log`),
+  const service = await launchMetadataService({
+    script: join(__dirname, 'metadata-service.js'),
+    settings: { ...inputs.settings, host: result.host },
+    credential: result.credential,
+    audience: result.audience,
+    secrets,
+    logFile: join(tempDirectory(), `databricks-oidc-login-${process.pid}.log`),
     source,
-  );
-  secrets.register(service.url);
+  });
   tl.setTaskVariable('metadataServicePid', String(service.pid));
   tl.setVariable('DATABRICKS_HOST', result.host);
   tl.setVariable('DATABRICKS_AUTH_TYPE', 'metadata-service');

@@ -30,8 +30,6 @@ export interface LoginErrorDetails {
   hint: string;
   /** Redacted evidence shown under the message: claims, server answers, a policy to create. */
   evidence?: string[] | undefined;
-  /** Whether the HTTP layer may try the same request again. */
-  retryable?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -43,14 +41,12 @@ export class LoginError extends Error {
   readonly code: LoginErrorCode;
   readonly hint: string;
   readonly evidence: readonly string[];
-  readonly retryable: boolean;
 
   constructor(code: LoginErrorCode, message: string, details: LoginErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.hint = details.hint;
     this.evidence = details.evidence ?? [];
-    this.retryable = details.retryable ?? false;
   }
 
   /** The link to this code's section of TROUBLESHOOTING.md. */

@@ -172,7 +172,7 @@ export class HttpClient {
       'TIMEOUT',
       `Failed to ${request.step}: ${where} did not answer within ${seconds} s`,
       {
-        hint: 'Check that the host is reachable from the runner and not overloaded, or raise timeout-seconds.',
+        hint: 'Check that the host is reachable from the runner and not overloaded, or raise the request timeout (timeout-seconds on GitHub, timeoutSeconds on Azure DevOps).',
       },
     );
   }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { excerpt } from './credential.ts';
 import { LoginError } from './errors.ts';
 import { describeUrl, type HttpClient, parseJsonObject } from './http.ts';
 
@@ -193,7 +194,7 @@ export function azureDevOpsIdTokenSource(
         const says = parseJsonObject(response.body)?.message;
         throw new LoginError(
           'ID_TOKEN_REQUEST_FAILED',
-          `Failed to ${step}: Azure DevOps refused (HTTP ${response.status}${typeof says === 'string' ? `: ${says.slice(0, 200)}` : ''})`,
+          `Failed to ${step}: Azure DevOps refused (HTTP ${response.status}${typeof says === 'string' ? `: ${excerpt(says)}` : ''})`,
           {
             hint: serviceConnection
               ? `Check that the service connection ${serviceConnection.name} exists in this project, uses workload identity federation, and is authorised for this pipeline (Project settings > Service connections > Security).`

@@ -44,6 +44,7 @@ export {
 export {
   isProcessAlive,
   launchMetadataService,
+  type MetadataServiceLaunch,
   type MetadataServiceSettings,
   type RunningMetadataService,
   serveMetadataService,
@@ -51,5 +52,6 @@ export {
 } from './metadata-service-process.ts';
 export { hasControlCharacters, printableLine } from './printable.ts';
 export { redactCredentialShapes, SecretRegistry } from './redaction.ts';
+export { readBooleanInput, readChoice, readTimeoutSeconds } from './step-inputs.ts';
 export { TokenProvider } from './token-provider.ts';
 export { verifyWorkspaceToken } from './verify.ts';

@@ -75,9 +75,9 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new LoginError(
       'INPUT_INVALID',
-      'Failed to read input timeout-seconds: it must be a positive number',
+      'Failed to read the request timeout: it must be a positive number',
       {
-        hint: 'Set timeout-seconds to a number of seconds, e.g. 30.',
+        hint: 'Set timeout-seconds (GitHub) or timeoutSeconds (Azure DevOps) to a number of seconds, e.g. 30.',
       },
     );
   }

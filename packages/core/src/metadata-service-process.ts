@@ -40,14 +40,21 @@ const START_TIMEOUT_MS = 15_000;
  * Starts `script` as a detached process that outlives this step, hands it the first
  * credential over IPC, waits until it answers a real token request, and lets it go.
  */
-export async function launchMetadataService(
-  script: string,
-  settings: MetadataServiceSettings & { host: string },
-  credential: Credential,
-  audience: string,
-  logFile?: string,
-  source?: unknown,
-): Promise<RunningMetadataService> {
+export interface MetadataServiceLaunch {
+  /** The adapter's service bundle, which calls serveMetadataService. */
+  script: string;
+  settings: MetadataServiceSettings & { host: string };
+  credential: Credential;
+  audience: string;
+  /** The URL is registered here the moment it is known, before anything could print it. */
+  secrets: SecretRegistry;
+  logFile?: string | undefined;
+  /** What the service needs to rebuild the token source (see serveMetadataService). */
+  source?: unknown;
+}
+
+export async function launchMetadataService(launch: MetadataServiceLaunch): Promise<RunningMetadataService> {
+  const { script, settings, credential, audience, logFile, source } = launch;
   const child = spawn(process.execPath, [script], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
@@ -85,6 +92,7 @@ export async function launchMetadataService(
       child.send(handoff);
     });
     if (message.type !== 'ready') throw failed(message.message);
+    launch.secrets.register(message.url);
     const pid = child.pid;
     if (pid === undefined) throw failed('it has no process ID');
     await probe(message.url, settings.host);

@@ -39,7 +39,7 @@ export class SecretRegistry {
     this.#onRegister = onRegister;
   }
 
-  /** Registers a secret, and its parts when it is a JWT, which runners sometimes print split. */
+  /** Registers a secret; values shorter than 6 characters are ignored (masking them would garble logs). */
   register(secret: string | undefined): void {
     if (!secret || secret.length < 6 || this.#secrets.has(secret)) return;
     this.#secrets.add(secret);

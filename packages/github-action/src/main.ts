@@ -60,14 +60,14 @@ async function startRefreshing(
   const logFile = process.env.RUNNER_TEMP
     ? join(process.env.RUNNER_TEMP, `databricks-oidc-login-${process.pid}.log`)
     : undefined;
-  const service = await launchMetadataService(
-    join(__dirname, 'metadata-service.cjs'),
-    { ...inputs, host: result.host, audience: result.audience },
-    result.credential,
-    result.audience,
+  const service = await launchMetadataService({
+    script: join(__dirname, 'metadata-service.cjs'),
+    settings: { ...inputs, host: result.host, audience: result.audience },
+    credential: result.credential,
+    audience: result.audience,
+    secrets,
     logFile,
-  );
-  secrets.register(service.url);
+  });
   core.saveState('metadata-service-pid', String(service.pid));
   if (logFile) core.saveState('metadata-service-log', logFile);
   core.info(
@@ -94,7 +94,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     secrets.register(env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
     const inputs = readActionInputs(env);
-    core.saveState('mode', inputs.mode);
     const idTokenSource = githubIdTokenSource(
       env.ACTIONS_ID_TOKEN_REQUEST_URL,
       env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
