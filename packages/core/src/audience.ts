@@ -1,5 +1,5 @@
-import type { HttpClient } from './http.ts';
-import { parseJsonObject } from './http.ts';
+import type { HttpClient } from './net/http.ts';
+import { parseJsonObject } from './net/http.ts';
 
 /** The audience to request, and why it was chosen (shown in logs and diagnostics). */
 export interface ResolvedAudience {

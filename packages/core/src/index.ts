@@ -1,31 +1,17 @@
 /** The exchange core: no CI library in here; adapters call `login()` and export the result. */
 export { type AudienceQuery, ENTRA_AUDIENCE, type ResolvedAudience, resolveAudience } from './audience.ts';
-export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './claims.ts';
-export type { Credential } from './credential.ts';
-export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './errors.ts';
-export { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange-databricks.ts';
-export { AZURE_DATABRICKS_SCOPE, entraTokenEndpoint, exchangeWithEntra } from './exchange-entra.ts';
-export { federationPolicyHint } from './federation-policy-hint.ts';
-export { assertPrintable, isLoopbackHostname, normalizeHost, normalizeUuid } from './host.ts';
+export type { Credential } from './exchange/credential.ts';
+export { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
+export { AZURE_DATABRICKS_SCOPE, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
+export { verifyWorkspaceToken } from './exchange/verify.ts';
+export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
+export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './explain/errors.ts';
+export { federationPolicyHint } from './explain/federation-policy-hint.ts';
+export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
+export { hasControlCharacters, printableLine } from './explain/printable.ts';
+export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';
 export {
-  HttpClient,
-  type HttpRequest,
-  type HttpResponse,
-  type HttpSettings,
-  parseRetryAfter,
-} from './http.ts';
-export {
-  AZURE_DEVOPS_AUDIENCE,
-  type AzureDevOpsJob,
-  azureDevOpsIdTokenSource,
-  azureDevOpsOidcTokenUrl,
-  environmentIdTokenSource,
-  fileIdTokenSource,
-  githubIdTokenSource,
-  type IdTokenSource,
-} from './id-token-sources.ts';
-export { type Logger, redactingLogger, silentLogger } from './logger.ts';
-export {
+  type AuthType,
   httpForOneLogin,
   type LoginContext,
   type LoginOptions,
@@ -36,11 +22,19 @@ export {
   type Provider,
   planLogin,
 } from './login.ts';
+export { assertPrintable, isLoopbackHostname, normalizeHost, normalizeUuid } from './net/host.ts';
+export {
+  HttpClient,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpSettings,
+  parseRetryAfter,
+} from './net/http.ts';
 export {
   METADATA_SERVICE_MAX_LIFETIME_MS,
   type MetadataServer,
   startMetadataServer,
-} from './metadata-server.ts';
+} from './serve/metadata-server.ts';
 export {
   isProcessAlive,
   launchMetadataService,
@@ -49,9 +43,16 @@ export {
   type RunningMetadataService,
   serveMetadataService,
   stopMetadataService,
-} from './metadata-service-process.ts';
-export { hasControlCharacters, printableLine } from './printable.ts';
-export { redactCredentialShapes, SecretRegistry } from './redaction.ts';
+} from './serve/metadata-service-process.ts';
+export { TokenProvider } from './serve/token-provider.ts';
+export {
+  AZURE_DEVOPS_AUDIENCE,
+  type AzureDevOpsJob,
+  azureDevOpsIdTokenSource,
+  azureDevOpsOidcTokenUrl,
+} from './sources/azure-devops.ts';
+export { environmentIdTokenSource } from './sources/environment.ts';
+export { fileIdTokenSource } from './sources/file.ts';
+export { githubIdTokenSource } from './sources/github.ts';
+export type { IdTokenSource } from './sources/id-token-source.ts';
 export { readBooleanInput, readChoice, readTimeoutSeconds } from './step-inputs.ts';
-export { TokenProvider } from './token-provider.ts';
-export { verifyWorkspaceToken } from './verify.ts';

@@ -1,17 +1,19 @@
 import { resolveAudience } from './audience.ts';
-import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './claims.ts';
-import type { Credential } from './credential.ts';
-import { LoginError } from './errors.ts';
-import { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange-databricks.ts';
-import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint, exchangeWithEntra } from './exchange-entra.ts';
-import { assertPrintable, DEFAULT_ACCOUNTS_HOST, normalizeHost, normalizeUuid } from './host.ts';
-import { HttpClient } from './http.ts';
-import type { IdTokenSource } from './id-token-sources.ts';
-import { type Logger, redactingLogger } from './logger.ts';
-import type { SecretRegistry } from './redaction.ts';
-import { verifyWorkspaceToken } from './verify.ts';
+import type { Credential } from './exchange/credential.ts';
+import { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
+import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
+import { verifyWorkspaceToken } from './exchange/verify.ts';
+import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
+import { LoginError } from './explain/errors.ts';
+import { type Logger, redactingLogger } from './explain/logger.ts';
+import type { SecretRegistry } from './explain/redaction.ts';
+import { assertPrintable, DEFAULT_ACCOUNTS_HOST, normalizeHost, normalizeUuid } from './net/host.ts';
+import { HttpClient } from './net/http.ts';
+import type { IdTokenSource } from './sources/id-token-source.ts';
 
 export type Provider = 'databricks' | 'azure';
+/** How to authenticate: OIDC first; M2M and PAT are explicit or explained fallbacks (issue 12). */
+export type AuthType = 'auto' | 'oidc' | 'm2m' | 'pat';
 
 /** Everything a login needs, as the adapters read it from their CI's inputs. */
 export interface LoginOptions {
@@ -24,6 +26,13 @@ export interface LoginOptions {
   authorityHost?: string | undefined;
   verify?: boolean | undefined;
   timeoutMs?: number | undefined;
+  /** Not yet implemented: reserved for OAuth M2M and PAT fallbacks. */
+  authType?: AuthType | undefined;
+  clientSecret?: string | undefined;
+  pat?: string | undefined;
+  /** Not yet implemented: reserved for provider google. */
+  workloadIdentityProvider?: string | undefined;
+  serviceAccount?: string | undefined;
   idTokenSource: IdTokenSource;
   secrets: SecretRegistry;
   log: Logger;

@@ -1,4 +1,4 @@
-import { LoginError } from './errors.ts';
+import { LoginError } from './explain/errors.ts';
 
 /**
  * Parsers for the plain-text inputs both CI adapters receive. `name` is the input's name as the

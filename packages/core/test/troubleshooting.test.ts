@@ -5,7 +5,7 @@ import { LoginError } from '../src/index.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const codes = [
-  ...readFileSync(join(ROOT, 'packages/core/src/errors.ts'), 'utf8').matchAll(/^\s+\| '([A-Z_]+)'/gm),
+  ...readFileSync(join(ROOT, 'packages/core/src/explain/errors.ts'), 'utf8').matchAll(/^\s+\| '([A-Z_]+)'/gm),
 ].map((m) => m[1]);
 const guide = readFileSync(join(ROOT, 'TROUBLESHOOTING.md'), 'utf8');
 const sections = [...guide.matchAll(/^## `([A-Z_]+)`$/gm)].map((m) => m[1]);
@@ -25,8 +25,9 @@ describe('TROUBLESHOOTING.md', () => {
 
   it('every code used in the sources is declared', () => {
     const used = new Set<string>();
-    for (const dir of ['packages/core/src', 'packages/github-action/src', 'packages/azure-devops-task/src']) {
-      for (const file of readdirSync(join(ROOT, dir))) {
+    for (const dir of readdirSync(join(ROOT, 'packages')).map((p) => `packages/${p}/src`)) {
+      const files = readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' });
+      for (const file of files.filter((f) => f.endsWith('.ts'))) {
         for (const m of readFileSync(join(ROOT, dir, file), 'utf8').matchAll(
           /new LoginError\(\s*'([A-Z_]+)'/g,
         ))

@@ -1,4 +1,4 @@
-import type { Credential } from './credential.ts';
+import type { Credential } from '../exchange/credential.ts';
 
 const MAX_EARLY_REFRESH_MS = 120_000;
 

@@ -1,8 +1,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { HttpClient as ProxyAwareClient } from '@actions/http-client';
-import { LoginError } from './errors.ts';
-import { type Logger, silentLogger } from './logger.ts';
+import { LoginError } from '../explain/errors.ts';
+import { type Logger, silentLogger } from '../explain/logger.ts';
 
 /** Statuses worth another attempt: throttling and transient server faults. */
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);

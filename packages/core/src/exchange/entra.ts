@@ -1,7 +1,8 @@
-import { describeClaims, type IdTokenClaims } from './claims.ts';
-import { type Credential, looksLikeHtml, readTokenResponse, serverSays } from './credential.ts';
-import { LoginError } from './errors.ts';
-import { formBody, type HttpClient, parseJsonObject } from './http.ts';
+import { describeClaims, type IdTokenClaims } from '../explain/claims.ts';
+import { LoginError } from '../explain/errors.ts';
+import { looksLikeHtml, serverSays } from '../explain/server-answer.ts';
+import { formBody, type HttpClient, parseJsonObject } from '../net/http.ts';
+import { type Credential, readTokenResponse } from './credential.ts';
 
 /** The Azure Databricks first-party application; its `.default` scope yields a workspace token. */
 export const AZURE_DATABRICKS_SCOPE = '2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default';

@@ -1,11 +1,12 @@
-import { type Credential, looksLikeHtml, readTokenResponse, serverSays } from './credential.ts';
-import { LoginError } from './errors.ts';
+import { LoginError } from '../explain/errors.ts';
 import {
   describeExchangeAttempt,
   type ExchangeAttempt,
   federationPolicyHint,
-} from './federation-policy-hint.ts';
-import { formBody, type HttpClient } from './http.ts';
+} from '../explain/federation-policy-hint.ts';
+import { looksLikeHtml, serverSays } from '../explain/server-answer.ts';
+import { formBody, type HttpClient } from '../net/http.ts';
+import { type Credential, readTokenResponse } from './credential.ts';
 
 /** Workspace: `<host>/oidc/v1/token`; account: `<accounts-host>/oidc/accounts/<id>/v1/token`. */
 export function databricksTokenEndpoint(host: string, accountId?: string): string {

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
-import type { Credential } from './credential.ts';
-import { describeFailure, LoginError } from './errors.ts';
-import { HttpClient } from './http.ts';
-import type { IdTokenSource } from './id-token-sources.ts';
-import { type Logger, redactingLogger } from './logger.ts';
-import { httpForOneLogin, type LoginOptions, obtainCredential, planLogin } from './login.ts';
+import type { Credential } from '../exchange/credential.ts';
+import { describeFailure, LoginError } from '../explain/errors.ts';
+import { type Logger, redactingLogger } from '../explain/logger.ts';
+import { SecretRegistry } from '../explain/redaction.ts';
+import { httpForOneLogin, type LoginOptions, obtainCredential, planLogin } from '../login.ts';
+import { HttpClient } from '../net/http.ts';
+import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
-import { SecretRegistry } from './redaction.ts';
 import { TokenProvider } from './token-provider.ts';
 
 /** The serialisable settings a login step hands its metadata service. */

@@ -1,6 +1,6 @@
-import { excerpt, serverSays } from './credential.ts';
-import { LoginError } from './errors.ts';
-import { type HttpClient, parseJsonObject } from './http.ts';
+import { LoginError } from '../explain/errors.ts';
+import { excerpt, serverSays } from '../explain/server-answer.ts';
+import { type HttpClient, parseJsonObject } from '../net/http.ts';
 
 /**
  * Asks the workspace who the token belongs to (`GET /api/2.0/preview/scim/v2/Me`), proving the

@@ -1,5 +1,5 @@
-import { LoginError } from './errors.ts';
-import { hasControlCharacters } from './printable.ts';
+import { LoginError } from '../explain/errors.ts';
+import { hasControlCharacters } from '../explain/printable.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeFailure } from './errors.ts';
-import { normalizeHost } from './host.ts';
-import type { Logger } from './logger.ts';
-import type { SecretRegistry } from './redaction.ts';
+import { describeFailure } from '../explain/errors.ts';
+import type { Logger } from '../explain/logger.ts';
+import type { SecretRegistry } from '../explain/redaction.ts';
+import { normalizeHost } from '../net/host.ts';
 import type { TokenProvider } from './token-provider.ts';
 
 /** The service stops by itself after this long, in case nothing ever stops it. */

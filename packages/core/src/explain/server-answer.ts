@@ -1,0 +1,24 @@
+import type { HttpResponse } from '../net/http.ts';
+import { parseJsonObject } from '../net/http.ts';
+import { printableLine } from './printable.ts';
+import { redactCredentialShapes } from './redaction.ts';
+
+/** A short, redacted, single-line excerpt of a server's answer, safe to print. */
+export function excerpt(body: string, max = 200): string {
+  return printableLine(redactCredentialShapes(body), max) || '(empty)';
+}
+
+/** The OAuth `error: error_description` of an answer, redacted, or an excerpt when it has none. */
+export function serverSays(response: HttpResponse): string {
+  const body = parseJsonObject(response.body);
+  const parts = [body?.error, body?.error_description ?? body?.message]
+    .filter((p): p is string => typeof p === 'string' && p.trim() !== '')
+    .map((p) => excerpt(p, 300));
+  return parts.length > 0 ? parts.join(': ') : excerpt(response.body);
+}
+
+/** True when the answer is a web page rather than an API answer. */
+export function looksLikeHtml(response: HttpResponse): boolean {
+  const type = String(response.headers['content-type'] ?? '');
+  return type.includes('text/html') || /^\s*<(!doctype|html)/i.test(response.body);
+}

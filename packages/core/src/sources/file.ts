@@ -1,0 +1,30 @@
+import { readFile } from 'node:fs/promises';
+import { LoginError } from '../explain/errors.ts';
+import type { IdTokenSource } from './id-token-source.ts';
+
+/** A token in a file, re-read on every call: Kubernetes projected tokens rotate in place. */
+export function fileIdTokenSource(path: string): IdTokenSource {
+  return {
+    description: `the file ${path}`,
+    async getIdToken() {
+      let value: string;
+      try {
+        value = (await readFile(path, 'utf8')).trim();
+      } catch (error) {
+        throw new LoginError(
+          'ID_TOKEN_UNAVAILABLE',
+          `Failed to get an ID token: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+          {
+            hint: `Check that ${path} exists and is readable by the job.`,
+          },
+        );
+      }
+      if (!value) {
+        throw new LoginError('ID_TOKEN_UNAVAILABLE', `Failed to get an ID token: ${path} is empty`, {
+          hint: `Check what writes ${path}.`,
+        });
+      }
+      return value;
+    },
+  };
+}
