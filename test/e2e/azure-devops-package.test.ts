@@ -75,7 +75,7 @@ describe('task.json', () => {
   });
 
   it('declares the output variables the task sets', () => {
-    const set = [...taskSources.matchAll(/setVariable\('([A-Za-z]+)', [^;]*?, false, true\)/g)].map(
+    const set = [...taskSources.matchAll(/setVariable\('([A-Za-z]+)', [^;]*?, (?:false|true), true\)/g)].map(
       (m) => m[1],
     );
     expect(set.sort()).toEqual(task.outputVariables.map((o) => o.name).sort());

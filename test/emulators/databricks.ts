@@ -39,6 +39,18 @@ export interface DatabricksEmulatorOptions {
   defaultAudiences?: string[];
 }
 
+/** Databricks on Google Cloud: which Google ID tokens it takes as bearer tokens. */
+export interface GoogleIdentities {
+  /** Google's signing keys. */
+  jwks: JSONWebKeySet;
+  /** Service accounts added as users, by e-mail. */
+  users: string[];
+  /** Checks X-Databricks-GCP-SA-Access-Token on account APIs that create Google Cloud resources. */
+  isAccessToken: (token: string) => boolean;
+  /** A workspace with its own SSO refuses Google ID tokens. */
+  ownSso?: boolean;
+}
+
 interface IssuedToken {
   principal: string;
   expiresAt: number;
@@ -65,6 +77,7 @@ export class DatabricksEmulator extends LoopbackServer {
   readonly issuedTokens: string[] = [];
   readonly #trusted = new Map<string, JSONWebKeySet>();
   readonly #tokens = new Map<string, IssuedToken>();
+  google: GoogleIdentities | undefined;
 
   private constructor(
     private readonly signer: JwtIssuer,
@@ -110,6 +123,8 @@ export class DatabricksEmulator extends LoopbackServer {
       return this.#exchange(request, 'account');
     }
     if (request.method === 'GET' && request.path === '/api/2.0/preview/scim/v2/Me') return this.#me(request);
+    const workspaces = /^\/api\/2\.0\/accounts\/([^/]+)\/workspaces$/.exec(request.path);
+    if (workspaces && this.google) return this.#googleAccountWorkspaces(request, workspaces[1] ?? '');
     if (request.method === 'GET' && request.path === '/.well-known/databricks-config') {
       if (!this.defaultAudiences)
         return { status: 404, body: { error_code: 'NOT_FOUND', message: 'Not found' } };
@@ -230,9 +245,22 @@ export class DatabricksEmulator extends LoopbackServer {
     };
   }
 
-  #me(request: RecordedRequest): Reply {
+  async #me(request: RecordedRequest): Promise<Reply> {
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     const issued = token ? this.#tokens.get(token) : undefined;
+    const googleUser = !issued && token ? await this.#googleUser(token) : undefined;
+    if (googleUser) {
+      return {
+        status: 200,
+        body: {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          id: '4242',
+          userName: googleUser,
+          displayName: googleUser,
+          active: true,
+        },
+      };
+    }
     if (!issued || issued.expiresAt <= Date.now() / 1000 || issued.level !== 'workspace') {
       return {
         status: 401,
@@ -258,6 +286,51 @@ export class DatabricksEmulator extends LoopbackServer {
         displayName: sp?.displayName ?? issued.principal,
         active: true,
       },
+    };
+  }
+
+  // Databricks on Google Cloud: a Google ID token is a bearer token when its audience is this
+  // host (workspace URL or accounts host) and its e-mail is a user here.
+
+  /** Accepts Google ID tokens for the given service accounts. */
+  acceptGoogleIdTokens(identities: GoogleIdentities): void {
+    this.google = identities;
+  }
+
+  /** The service account a valid Google ID token stands for, or undefined. */
+  async #googleUser(token: string): Promise<string | undefined> {
+    const google = this.google;
+    if (!google || google.ownSso) return undefined;
+    try {
+      const { payload } = await JwtIssuer.verify(token, google.jwks);
+      const email = payload.email;
+      if (payload.iss !== 'https://accounts.google.com' || payload.aud !== this.url) return undefined;
+      return typeof email === 'string' && google.users.includes(email) ? email : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `GET|POST /api/2.0/accounts/<id>/workspaces`; creating one also needs the service account's access token. */
+  async #googleAccountWorkspaces(request: RecordedRequest, accountId: string): Promise<Reply> {
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const user = token ? await this.#googleUser(token) : undefined;
+    if (!user || accountId !== this.accountId)
+      return { status: 401, body: { error_code: 'UNAUTHENTICATED', message: 'Invalid Token' } };
+    if (request.method === 'GET') return { status: 200, body: [] };
+    const access = request.headers['x-databricks-gcp-sa-access-token'];
+    if (typeof access !== 'string' || !this.google?.isAccessToken(access)) {
+      return {
+        status: 403,
+        body: {
+          error_code: 'PERMISSION_DENIED',
+          message: 'Missing or invalid X-Databricks-GCP-SA-Access-Token',
+        },
+      };
+    }
+    return {
+      status: 200,
+      body: { workspace_id: 1234567890123456, workspace_status: 'PROVISIONING', created_by: user },
     };
   }
 }

@@ -5,9 +5,23 @@ import { EntraEmulator } from './entra.ts';
 import { GITHUB_ISSUER, GitHubEmulator, type GitHubEmulatorOptions } from './github.ts';
 
 export { AzureDevOpsEmulator, type ServiceConnection } from './azure-devops.ts';
-export { DatabricksEmulator, type OidcPolicy, type ServicePrincipal } from './databricks.ts';
+export {
+  DatabricksEmulator,
+  type GoogleIdentities,
+  type OidcPolicy,
+  type ServicePrincipal,
+} from './databricks.ts';
 export { EntraEmulator } from './entra.ts';
 export { GITHUB_ISSUER, GitHubEmulator } from './github.ts';
+export {
+  type GoogleCloud,
+  GoogleIamCredentialsEmulator,
+  GoogleStsEmulator,
+  type PoolProvider,
+  poolName,
+  providerName,
+  startGoogleCloud,
+} from './google.ts';
 export { JwtIssuer } from './jwt-issuer.ts';
 export type { Fault, RecordedRequest } from './loopback-server.ts';
 

@@ -83,7 +83,12 @@ export function readTaskInputs(): TaskInputs {
     ['pipeline', 'serviceConnection'] as const,
     'pipeline',
   );
-  const provider = readChoice('provider', input('provider'), ['databricks', 'azure'] as const, 'databricks');
+  const provider = readChoice(
+    'provider',
+    input('provider'),
+    ['databricks', 'azure', 'google'] as const,
+    'databricks',
+  );
   const mode = readChoice('mode', input('mode'), ['token', 'refresh'] as const, 'token');
   const verify = readBooleanInput('verify', input('verify'), true);
   const timeoutMs = readTimeoutSeconds('timeoutSeconds', input('timeoutSeconds'));
@@ -109,6 +114,8 @@ export function readTaskInputs(): TaskInputs {
       provider,
       tenantId: connection?.tenantId,
       authorityHost: connection?.authorityHost,
+      workloadIdentityProvider: input('workloadIdentityProvider'),
+      serviceAccount: input('serviceAccount'),
       timeoutMs,
     },
     tokenSource,

@@ -98,6 +98,8 @@ async function run(): Promise<void> {
     const idTokenSource = azureDevOpsIdTokenSource(source.job, source.accessToken, source.connection);
     const result = await login({
       ...inputs.settings,
+      // Account APIs that create Google Cloud resources also need the service account's access token.
+      googleAccessToken: inputs.settings.provider === 'google' && Boolean(inputs.settings.accountId),
       verify: inputs.verify,
       idTokenSource,
       secrets,
@@ -114,6 +116,12 @@ async function run(): Promise<void> {
     tl.setVariable('host', result.host, false, true);
     tl.setVariable('expiresAt', result.credential.expiresAt.toISOString(), false, true);
     tl.setVariable('principal', result.principal ?? '', false, true);
+    if (result.googleAccessToken) {
+      tl.setVariable('googleAccessToken', result.googleAccessToken.token, true, true);
+      console.log(
+        `Set the secret output variable googleAccessToken, for X-Databricks-GCP-SA-Access-Token; it expires at ${result.googleAccessToken.expiresAt.toISOString()} and is not refreshed.`,
+      );
+    }
     tl.setResult(
       tl.TaskResult.Succeeded,
       `Logged in to ${result.host}${result.principal ? ` as ${result.principal}` : ''}.`,

@@ -14,7 +14,9 @@ export interface AudienceQuery {
   explicit?: string | undefined;
   /** An audience the token source imposes (Azure DevOps always issues api://AzureADTokenExchange). */
   fixed?: string | undefined;
-  provider: 'databricks' | 'azure';
+  provider: 'databricks' | 'azure' | 'google';
+  /** Provider google: the workload identity provider, whose default allowed audience is asked for. */
+  workloadIdentityProvider?: string | undefined;
   host: string;
   accountId?: string | undefined;
   tokenEndpoint: string;
@@ -30,6 +32,11 @@ export async function resolveAudience(query: AudienceQuery, http: HttpClient): P
   if (query.fixed) return { audience: query.fixed, source: 'the token source, which always uses it' };
   if (query.provider === 'azure')
     return { audience: ENTRA_AUDIENCE, source: 'provider azure (Entra ID workload identity)' };
+  if (query.provider === 'google' && query.workloadIdentityProvider)
+    return {
+      audience: `https://iam.googleapis.com/${query.workloadIdentityProvider}`,
+      source: "provider google (the workload identity provider's default allowed audience)",
+    };
   const fromMetadata = await defaultAudienceFromHostMetadata(query.host, http);
   if (fromMetadata) return { audience: fromMetadata, source: `${query.host}/.well-known/databricks-config` };
   if (query.accountId)

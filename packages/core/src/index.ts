@@ -3,10 +3,20 @@ export { type AudienceQuery, ENTRA_AUDIENCE, type ResolvedAudience, resolveAudie
 export type { Credential } from './exchange/credential.ts';
 export { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
 export { AZURE_DATABRICKS_SCOPE, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
+export {
+  DEFAULT_GOOGLE_IAM_CREDENTIALS_URL,
+  DEFAULT_GOOGLE_STS_URL,
+  exchangeWithGoogle,
+  GCP_ACCOUNTS_HOST,
+  type GoogleCredentials,
+  type GooglePlan,
+  planGoogleLogin,
+} from './exchange/google.ts';
 export { verifyWorkspaceToken } from './exchange/verify.ts';
 export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './explain/errors.ts';
 export { federationPolicyHint } from './explain/federation-policy-hint.ts';
+export { type GoogleAttempt, googlePrincipal, parseWorkloadIdentityProvider } from './explain/google-hint.ts';
 export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
 export { hasControlCharacters, printableLine } from './explain/printable.ts';
 export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';

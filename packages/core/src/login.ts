@@ -2,6 +2,12 @@ import { resolveAudience } from './audience.ts';
 import type { Credential } from './exchange/credential.ts';
 import { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
 import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
+import {
+  exchangeWithGoogle,
+  GCP_ACCOUNTS_HOST,
+  type GooglePlan,
+  planGoogleLogin,
+} from './exchange/google.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { LoginError } from './explain/errors.ts';
@@ -11,7 +17,7 @@ import { assertPrintable, DEFAULT_ACCOUNTS_HOST, normalizeHost, normalizeUuid } 
 import { HttpClient } from './net/http.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
-export type Provider = 'databricks' | 'azure';
+export type Provider = 'databricks' | 'azure' | 'google';
 /** How to authenticate: OIDC first; M2M and PAT are explicit or explained fallbacks (issue 12). */
 export type AuthType = 'auto' | 'oidc' | 'm2m' | 'pat';
 
@@ -30,9 +36,12 @@ export interface LoginOptions {
   authType?: AuthType | undefined;
   clientSecret?: string | undefined;
   pat?: string | undefined;
-  /** Not yet implemented: reserved for provider google. */
+  /** Provider google: `projects/N/locations/global/workloadIdentityPools/P/providers/V`. */
   workloadIdentityProvider?: string | undefined;
+  /** Provider google: the e-mail of the service account that is a Databricks user. */
   serviceAccount?: string | undefined;
+  /** Provider google: also mint a Google access token (for X-Databricks-GCP-SA-Access-Token). */
+  googleAccessToken?: boolean | undefined;
   idTokenSource: IdTokenSource;
   secrets: SecretRegistry;
   log: Logger;
@@ -52,6 +61,8 @@ export interface LoginPlan {
   tokenEndpoint: string;
   verify: boolean;
   timeoutMs: number;
+  /** Provider google only. */
+  google?: GooglePlan | undefined;
 }
 
 export interface LoginResult {
@@ -63,21 +74,33 @@ export interface LoginResult {
   claims: IdTokenClaims;
   audience: string;
   tokenEndpoint: string;
+  /** Provider google with `googleAccessToken`: a cloud-platform access token of the service account. */
+  googleAccessToken?: Credential | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** Why a workspace refuses a Google ID token, and what to change. */
+function googleVerifyHint(serviceAccount: string): string {
+  return (
+    `Google issued the ID token, but the workspace does not accept it. Add the service account to the workspace as a user, by its e-mail ${serviceAccount} ` +
+    '(workspace settings, Identity and access, Users). Workspaces that use their own SSO do not accept Google ID tokens: use provider databricks ' +
+    '(Databricks token federation, which also works on Google Cloud) there. Set verify: false to skip this check.'
+  );
+}
+
 /** Validates the options and works out the endpoints. Throws before any request is made. */
 export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets' | 'log'>): LoginPlan {
   const provider = (options.provider ?? '').trim() || 'databricks';
-  if (provider !== 'databricks' && provider !== 'azure') {
+  if (provider !== 'databricks' && provider !== 'azure' && provider !== 'google') {
     throw new LoginError('INPUT_INVALID', `Failed to read input provider: "${provider}" is not supported`, {
-      hint: 'Set provider to databricks (Databricks token federation) or azure (Microsoft Entra ID, for Azure Databricks).',
+      hint: 'Set provider to databricks (Databricks token federation), azure (Microsoft Entra ID, for Azure Databricks) or google (Google ID tokens, for Databricks on Google Cloud).',
     });
   }
   const accountId = normalizeUuid('account-id', options.accountId);
   const clientId = normalizeUuid('client-id', options.clientId);
-  const host = normalizeHost(options.host || (accountId ? DEFAULT_ACCOUNTS_HOST : undefined));
+  const accountsHost = provider === 'google' ? GCP_ACCOUNTS_HOST : DEFAULT_ACCOUNTS_HOST;
+  const host = normalizeHost(options.host || (accountId ? accountsHost : undefined));
   const audienceInput = options.audience?.trim() || undefined;
   if (audienceInput) assertPrintable('audience', audienceInput);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -93,7 +116,11 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
   let tenantId: string | undefined;
   let authorityHost = DEFAULT_AUTHORITY_HOST;
   let tokenEndpoint: string;
-  if (provider === 'azure') {
+  let google: GooglePlan | undefined;
+  if (provider === 'google') {
+    google = planGoogleLogin(options, host);
+    tokenEndpoint = google.stsUrl;
+  } else if (provider === 'azure') {
     tenantId = options.tenantId?.trim() || undefined;
     if (!tenantId || !clientId) {
       throw new LoginError(
@@ -139,6 +166,7 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
     tokenEndpoint,
     verify: (options.verify ?? true) && !accountId,
     timeoutMs,
+    google,
   };
 }
 
@@ -169,7 +197,7 @@ export async function obtainCredential(
   audience: { audience: string; source: string },
   context: LoginContext,
   http: HttpClient,
-): Promise<{ credential: Credential; claims: IdTokenClaims }> {
+): Promise<{ credential: Credential; claims: IdTokenClaims; googleAccessToken?: Credential | undefined }> {
   const log = context.log;
   log.info(
     `Requesting an ID token from ${context.idTokenSource.description} for audience ${audience.audience}`,
@@ -190,6 +218,11 @@ export async function obtainCredential(
     );
   }
 
+  if (plan.google)
+    return {
+      ...(await obtainGoogleCredential(plan.google, idToken, claims, audience, context, http)),
+      claims,
+    };
   let credential: Credential;
   if (plan.provider === 'azure') {
     log.info(`Exchanging it with Microsoft Entra ID at ${plan.tokenEndpoint} (client_id ${plan.clientId})`);
@@ -216,6 +249,30 @@ export async function obtainCredential(
   return { credential, claims };
 }
 
+/** Provider google: STS, then IAM Credentials; the Google ID token is the Databricks bearer token. */
+async function obtainGoogleCredential(
+  google: GooglePlan,
+  idToken: string,
+  claims: IdTokenClaims,
+  audience: { audience: string; source: string },
+  context: LoginContext,
+  http: HttpClient,
+): Promise<{ credential: Credential; googleAccessToken: Credential | undefined }> {
+  context.log.info(
+    `Exchanging it at Google STS ${google.stsUrl} for workload identity provider ${google.workloadIdentityProvider}`,
+  );
+  context.log.info(
+    `  then asking IAM Credentials for a Google ID token of ${google.serviceAccount} for audience ${google.idTokenAudience}${google.accessToken ? ', and a Google access token' : ''}`,
+  );
+  const tokens = await exchangeWithGoogle(
+    http,
+    idToken,
+    { plan: google, claims, audience: audience.audience, audienceSource: audience.source },
+    context.secrets,
+  );
+  return { credential: tokens.idToken, googleAccessToken: tokens.accessToken };
+}
+
 /**
  * The whole login: validate, resolve the audience, fetch and describe the ID token, exchange
  * it, and optionally verify the result with SCIM Me.
@@ -230,20 +287,26 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       explicit: plan.audienceInput,
       fixed: options.idTokenSource.fixedAudience,
       provider: plan.provider,
+      workloadIdentityProvider: plan.google?.workloadIdentityProvider,
       host: plan.host,
       accountId: plan.accountId,
       tokenEndpoint: plan.tokenEndpoint,
     },
     http,
   );
-  const { credential, claims } = await obtainCredential(plan, audience, context, http);
+  const { credential, claims, googleAccessToken } = await obtainCredential(plan, audience, context, http);
   const left = credential.expiresAt.getTime() - Date.now();
   context.log.info(
-    `Got a Databricks token; it expires at ${credential.expiresAt.toISOString()} (in ${describeDuration(left)}).`,
+    `Got a ${plan.google ? 'Google ID token for Databricks' : 'Databricks token'}; it expires at ${credential.expiresAt.toISOString()} (in ${describeDuration(left)}).`,
   );
   let principal: string | undefined;
   if (plan.verify) {
-    principal = await verifyWorkspaceToken(http, plan.host, credential.token);
+    principal = await verifyWorkspaceToken(
+      http,
+      plan.host,
+      credential.token,
+      plan.google && googleVerifyHint(plan.google.serviceAccount),
+    );
     context.log.info(`Verified: the workspace knows this token as ${principal}.`);
   }
   return {
@@ -254,5 +317,6 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     claims,
     audience: audience.audience,
     tokenEndpoint: plan.tokenEndpoint,
+    googleAccessToken,
   };
 }

@@ -12,6 +12,8 @@ export interface ActionInputs {
   provider: string;
   tenantId: string;
   authorityHost: string;
+  workloadIdentityProvider: string;
+  serviceAccount: string;
   mode: Mode;
   verify: boolean;
   exportEnv: boolean;
@@ -28,6 +30,8 @@ export function readActionInputs(env: NodeJS.ProcessEnv): ActionInputs {
     provider: core.getInput('provider') || 'databricks',
     tenantId: core.getInput('tenant-id') || env.AZURE_TENANT_ID || '',
     authorityHost: core.getInput('authority-host') || env.AZURE_AUTHORITY_HOST || '',
+    workloadIdentityProvider: core.getInput('workload-identity-provider'),
+    serviceAccount: core.getInput('service-account'),
     mode: readChoice('mode', core.getInput('mode'), ['token', 'refresh'] as const, 'token'),
     verify: readBooleanInput('verify', core.getInput('verify'), true),
     exportEnv: readBooleanInput('export-env', core.getInput('export-env'), true),

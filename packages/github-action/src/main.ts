@@ -98,13 +98,21 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       env.ACTIONS_ID_TOKEN_REQUEST_URL,
       env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
     );
-    const result = await login({ ...inputs, idTokenSource, secrets, log: logger });
+    // Account APIs that create Google Cloud resources also need the service account's access token.
+    const googleAccessToken = inputs.provider === 'google' && inputs.accountId !== '';
+    const result = await login({ ...inputs, googleAccessToken, idTokenSource, secrets, log: logger });
     if (inputs.mode === 'refresh') await startRefreshing(inputs, result, secrets);
     else exportToken(inputs, result);
     core.setOutput('host', result.host);
     core.setOutput('token', result.credential.token);
     core.setOutput('expires-at', result.credential.expiresAt.toISOString());
     core.setOutput('principal', result.principal ?? '');
+    if (result.googleAccessToken) {
+      core.setOutput('google-access-token', result.googleAccessToken.token);
+      core.info(
+        `Set output google-access-token (masked), for X-Databricks-GCP-SA-Access-Token; it expires at ${result.googleAccessToken.expiresAt.toISOString()} and is not refreshed.`,
+      );
+    }
     if (inputs.mode === 'token') {
       const left = result.credential.expiresAt.getTime() - Date.now();
       core.info(

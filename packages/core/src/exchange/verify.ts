@@ -6,7 +6,12 @@ import { type HttpClient, parseJsonObject } from '../net/http.ts';
  * Asks the workspace who the token belongs to (`GET /api/2.0/preview/scim/v2/Me`), proving the
  * token works before later steps rely on it. Returns the principal's userName.
  */
-export async function verifyWorkspaceToken(http: HttpClient, host: string, token: string): Promise<string> {
+export async function verifyWorkspaceToken(
+  http: HttpClient,
+  host: string,
+  token: string,
+  refusalHint?: string,
+): Promise<string> {
   const step = 'verify the Databricks token';
   const url = `${host}/api/2.0/preview/scim/v2/Me`;
   const response = await http.send({
@@ -21,9 +26,10 @@ export async function verifyWorkspaceToken(http: HttpClient, host: string, token
       `Failed to ${step}: the workspace refused it (HTTP ${response.status}: ${serverSays(response)})`,
       {
         hint:
+          refusalHint ??
           'The exchange worked, but this workspace does not accept the principal. Add the service principal to the workspace ' +
-          '(workspace settings, Identity and access) and make sure the workspace is assigned to the account that holds the policy. ' +
-          'Set verify: false to skip this check.',
+            '(workspace settings, Identity and access) and make sure the workspace is assigned to the account that holds the policy. ' +
+            'Set verify: false to skip this check.',
       },
     );
   }

@@ -6,7 +6,7 @@ const LONG_TRIPLE_PATTERN = /[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_
 const PAT_PATTERN = /dapi[0-9a-f]{32}(?:-\d+)?/g;
 /** Values of credential-carrying fields in JSON, forms or headers. */
 const CREDENTIAL_FIELD_PATTERN =
-  /(\b(?:access_token|refresh_token|id_token|subject_token|client_assertion|client_secret|oidcToken)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi;
+  /(\b(?:access_token|refresh_token|id_token|subject_token|client_assertion|client_secret|oidcToken|accessToken|subjectToken)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi;
 /** JSON members named plainly "token" or "value" (GitHub's ID token answer), only when quoted. */
 const QUOTED_TOKEN_PATTERN = /("(?:token|value)"\s*:\s*")[^"]+/gi;
 const BEARER_PATTERN = /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi;

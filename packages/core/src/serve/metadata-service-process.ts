@@ -13,7 +13,16 @@ import { TokenProvider } from './token-provider.ts';
 /** The serialisable settings a login step hands its metadata service. */
 export type MetadataServiceSettings = Pick<
   LoginOptions,
-  'host' | 'clientId' | 'accountId' | 'audience' | 'provider' | 'tenantId' | 'authorityHost' | 'timeoutMs'
+  | 'host'
+  | 'clientId'
+  | 'accountId'
+  | 'audience'
+  | 'provider'
+  | 'tenantId'
+  | 'authorityHost'
+  | 'timeoutMs'
+  | 'workloadIdentityProvider'
+  | 'serviceAccount'
 >;
 
 /** Sent over IPC, never through argv or env: it holds the first token. */
