@@ -378,6 +378,45 @@ describe('DatabricksOidcLogin@1, provider google', () => {
     expect(await runSdkMe(plainVariables(run))).toMatchObject({ userName: SERVICE_ACCOUNT });
   });
 
+  it('mode refresh: the metadata service mints fresh Google ID tokens with the pipeline identity', async () => {
+    gcp.iam.idTokenLifetimeSeconds = 4;
+    const run = await runTask('main', emu, {
+      inputs: {
+        host: emu.databricks.url,
+        provider: 'google',
+        workloadIdentityProvider: providerName(azureDevOpsProvider),
+        serviceAccount: SERVICE_ACCOUNT,
+        mode: 'refresh',
+      },
+      env: { ...agentEndpoints(emu, { includeConnection: false }), ...gcp.env },
+      tempDirectory: runnerTemp,
+    });
+    const pid = Number(run.taskVariables.metadataServicePid);
+    if (pid) started.push(pid);
+    expect(run.result?.status).toBe('Succeeded');
+    const url = run.variables.DATABRICKS_METADATA_SERVICE_URL?.value ?? '';
+    const headers = { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url };
+    const first = (await (await fetch(url, { headers })).json()) as {
+      access_token: string;
+      expires_on: number;
+    };
+    expect(first.access_token).toBe(gcp.iam.idTokens[0]);
+
+    await new Promise((resolve) => setTimeout(resolve, first.expires_on * 1000 - Date.now() + 200));
+    const second = (await (await fetch(url, { headers })).json()) as { access_token: string };
+    expect(second.access_token).not.toBe(first.access_token);
+    expect(gcp.iam.idTokens).toContain(second.access_token);
+    expect(emu.azureDevOps.issued.length).toBeGreaterThanOrEqual(2);
+    expect(await runSdkMe(plainVariables(run))).toMatchObject({ userName: SERVICE_ACCOUNT });
+
+    const post = await runTask('post', emu, {
+      taskVariables: { metadataServicePid: String(pid) },
+      tempDirectory: runnerTemp,
+    });
+    expect(post.stdout).toContain(`Stopped the local metadata service (pid ${pid})`);
+    expect(isProcessAlive(pid)).toBe(false);
+  });
+
   it('account path: the googleAccessToken secret output variable', async () => {
     const run = await runTask('main', emu, {
       inputs: {
