@@ -179,6 +179,7 @@ describe('GitHub Action, provider google', () => {
       `Exchanging it at Google STS ${gcp.sts.tokenUrl} for workload identity provider ${name}`,
     );
     expect(run.stdout).toContain(`Verified: the workspace knows this token as ${SERVICE_ACCOUNT}`);
+    expect(run.stdout).toMatch(/Note: this Google ID token expires at \S+ \(in (59 min \d+ s|1 h 0 min)\)/);
 
     // A later step: the real SDK, with nothing but the exported variables.
     expect(await runSdkMe(run.exportedEnv)).toMatchObject({ userName: SERVICE_ACCOUNT });

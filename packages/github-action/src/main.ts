@@ -115,8 +115,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     }
     if (inputs.mode === 'token') {
       const left = result.credential.expiresAt.getTime() - Date.now();
+      const lives =
+        inputs.provider === 'google'
+          ? 'Note: this Google ID token'
+          : 'Note: this token lives only as long as the GitHub ID token it came from: it';
       core.info(
-        `Note: this token lives only as long as the GitHub ID token it came from: it expires at ${result.credential.expiresAt.toISOString()} ` +
+        `${lives} expires at ${result.credential.expiresAt.toISOString()} ` +
           `(in ${describeDuration(left)}). For longer steps (bundle deploy, bundle run, Terraform) use mode: refresh.`,
       );
     }
