@@ -113,11 +113,14 @@ export function describeGoogleAttempt(
     lines.push(
       `Google STS accepts it only if provider ${p.provider} of pool ${p.pool} (project ${p.project}) has:`,
       `  issuer-uri          = ${printableLine(claims.iss)}`,
-      `  allowed audiences   include ${claims.aud.map((a) => printableLine(a)).join(', ')} (requested from ${attempt.audienceSource}; a provider without allowed audiences accepts only ${defaultAudience})`,
+      `  allowed audiences   include ${claims.aud.map((a) => printableLine(a)).join(', ')} (requested from ${attempt.audienceSource}; ` +
+        (claims.aud.includes(defaultAudience)
+          ? 'a provider without --allowed-audiences accepts it)'
+          : `a provider without --allowed-audiences accepts only ${defaultAudience})`),
       `  attribute mapping   google.subject=assertion.sub gives google.subject = ${printableLine(claims.sub)}`,
       `  attribute condition true for these claims, e.g. ${printableLine(exampleCondition(claims))}`,
       `STS endpoint: ${plan.stsUrl}`,
-      'A provider that accepts this token:',
+      'A provider that accepts this token (update-oidc takes the same flags for an existing one):',
       `  gcloud iam workload-identity-pools providers create-oidc ${p.provider} --project=${p.project} --location=global --workload-identity-pool=${p.pool} ` +
         `--issuer-uri=${shellQuote(printableLine(claims.iss))} --attribute-mapping=${shellQuote(mapping)} --attribute-condition=${shellQuote(exampleCondition(claims))}` +
         (claims.aud.includes(defaultAudience) || claims.aud.length === 0
