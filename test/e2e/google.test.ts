@@ -109,9 +109,8 @@ function expectNoTokenVisible(run: StepRun): void {
     expect(run.summary).not.toContain(secret);
     expect(JSON.stringify(run.state)).not.toContain(secret);
   }
-  // The federated token is only masked (in case anything printed it): it never leaves the step.
+  // The federated token never leaves the step.
   for (const secret of federated) {
-    expect(run.masks).toContain(secret);
     expect(JSON.stringify(run.outputs)).not.toContain(secret);
     expect(JSON.stringify(run.exportedEnv)).not.toContain(secret);
   }
@@ -173,7 +172,7 @@ describe('GitHub Action, provider google', () => {
     expect(emu.databricks.requestsTo('/api/2.0/preview/scim/v2/Me')[0]?.headers.authorization).toBe(
       `Bearer ${idToken}`,
     );
-    expect(run.masks).toContain(idToken);
+    expect(run.masks).toEqual(expect.arrayContaining([idToken, federated])); // masked in case anything printed them
     expectNoTokenVisible(run);
     expect(run.stdout).toContain(
       `Exchanging it at Google STS ${gcp.sts.tokenUrl} for workload identity provider ${name}`,
@@ -335,10 +334,10 @@ describe('GitHub Action, provider google', () => {
   });
 
   it('explains a workspace that does not accept the Google ID token: add the service account by e-mail, or use federation with SSO', async () => {
-    emu.databricks.google = {
-      ...(emu.databricks.google ?? { jwks: gcp.iam.jwks, isAccessToken: () => false }),
-      users: [],
-    };
+    const google = emu.databricks.google;
+    if (!google) throw new Error('the workspace should accept Google ID tokens');
+    // The service account is no user of the workspace.
+    emu.databricks.google = { ...google, users: [] };
     const error = expectFailedCleanly(await githubStep());
     expect(error).toContain('Failed to verify the Databricks token: the workspace refused it (HTTP 401');
     expect(error).toContain(
@@ -346,6 +345,13 @@ describe('GitHub Action, provider google', () => {
     );
     expect(error).toContain(
       'Workspaces that use their own SSO do not accept Google ID tokens: use provider databricks',
+    );
+    // A workspace with its own SSO refuses the token even for a registered user: same advice.
+    emu.databricks.google = { ...google, ownSso: true };
+    const sso = expectFailedCleanly(await githubStep());
+    expect(sso).toContain('[VERIFY_FAILED]');
+    expect(sso).toContain(
+      'use provider databricks (Databricks token federation, which also works on Google Cloud)',
     );
   });
 });
