@@ -1,5 +1,11 @@
 import * as core from '@actions/core';
-import { readBooleanInput, readChoice, readTimeoutSeconds } from '@databricks-oidc-login/core';
+import {
+  AUTH_TYPES,
+  type AuthType,
+  readBooleanInput,
+  readChoice,
+  readTimeoutSeconds,
+} from '@databricks-oidc-login/core';
 
 export type Mode = 'token' | 'refresh';
 
@@ -13,6 +19,10 @@ export interface ActionInputs {
   tenantId: string;
   authorityHost: string;
   mode: Mode;
+  authType: AuthType;
+  /** Secrets: login() masks them first, and they reach the metadata service over IPC only. */
+  clientSecret: string;
+  pat: string;
   verify: boolean;
   exportEnv: boolean;
   timeoutMs: number;
@@ -29,6 +39,9 @@ export function readActionInputs(env: NodeJS.ProcessEnv): ActionInputs {
     tenantId: core.getInput('tenant-id') || env.AZURE_TENANT_ID || '',
     authorityHost: core.getInput('authority-host') || env.AZURE_AUTHORITY_HOST || '',
     mode: readChoice('mode', core.getInput('mode'), ['token', 'refresh'] as const, 'token'),
+    authType: readChoice('auth-type', core.getInput('auth-type'), AUTH_TYPES, 'auto'),
+    clientSecret: core.getInput('client-secret'),
+    pat: core.getInput('pat'),
     verify: readBooleanInput('verify', core.getInput('verify'), true),
     exportEnv: readBooleanInput('export-env', core.getInput('export-env'), true),
     timeoutMs: readTimeoutSeconds('timeout-seconds', core.getInput('timeout-seconds')),
