@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProcessAlive, stopMetadataService } from '../../packages/core/src/index.ts';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
-import { agentEndpoints, maskedBeforeUse, plainVariables, runTask, type TaskRun } from './azure-devops-agent.ts';
+import {
+  agentEndpoints,
+  maskedBeforeUse,
+  plainVariables,
+  runTask,
+  type TaskRun,
+} from './azure-devops-agent.ts';
 import { runActionStep, runSdkMe, type StepRun } from './github-runner.ts';
 
 // auth-type auto/oidc/m2m/pat, from the built bundles: the GitHub Action and the Azure DevOps task.
@@ -120,7 +126,9 @@ describe('GitHub Action: auth-type', () => {
     expect(emu.databricks.clientCredentialsRequests).toHaveLength(0);
     expect(emu.github.requestsTo('/idtoken/job')).toHaveLength(1);
     expect(run.outputs['auth-type']).toBe('oidc');
-    expect(run.stdout).toContain('auth-type auto: using OIDC, the strongest method; client-secret and pat not used.');
+    expect(run.stdout).toContain(
+      'auth-type auto: using OIDC, the strongest method; client-secret and pat not used.',
+    );
     expectGitHubNeverShows(run, CLIENT_SECRET);
     expectGitHubNeverShows(run, 'dapi0123456789abcdef0123456789abcdef');
   });
@@ -171,7 +179,11 @@ describe('GitHub Action: auth-type', () => {
       DATABRICKS_AUTH_TYPE: 'pat',
     });
     expect(run.state['metadata-service-pid']).toBeUndefined();
-    expect(run.outputs).toMatchObject({ 'auth-type': 'pat', principal: 'someone@example.com', 'expires-at': '' });
+    expect(run.outputs).toMatchObject({
+      'auth-type': 'pat',
+      principal: 'someone@example.com',
+      'expires-at': '',
+    });
     const me = emu.databricks.requestsTo('/api/2.0/preview/scim/v2/Me');
     expect(me).toHaveLength(1);
     expect(me[0]?.headers.authorization).toBe(`Bearer ${pat}`);
@@ -191,9 +203,13 @@ describe('GitHub Action: auth-type', () => {
     expect(warnings(ok)[0]).toContain('falls back to the personal access token in pat');
 
     emu.databricks.revokePersonalAccessToken(pat);
-    const revoked = await runActionStep('main', { inputs: { host: emu.databricks.url, 'auth-type': 'pat', pat } });
+    const revoked = await runActionStep('main', {
+      inputs: { host: emu.databricks.url, 'auth-type': 'pat', pat },
+    });
     const message = failedWithOneError(revoked);
-    expect(message).toContain('Failed to verify the personal access token: the workspace refused it (HTTP 401');
+    expect(message).toContain(
+      'Failed to verify the personal access token: the workspace refused it (HTTP 401',
+    );
     expect(message).toContain('[PAT_REJECTED]');
     expect(message).toContain('90 days');
     expectGitHubNeverShows(revoked, pat);
@@ -235,7 +251,12 @@ describe('GitHub Action: auth-type', () => {
 
     const unknown = '0f0f0f0f-1111-2222-3333-444444444444';
     const other = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': unknown, 'client-secret': CLIENT_SECRET, 'auth-type': 'm2m' },
+      inputs: {
+        host: emu.databricks.url,
+        'client-id': unknown,
+        'client-secret': CLIENT_SECRET,
+        'auth-type': 'm2m',
+      },
     });
     expect(failedWithOneError(other)).toContain(`service principal ${unknown}`);
     expectGitHubNeverShows(other, CLIENT_SECRET);
@@ -374,7 +395,9 @@ describe('DatabricksOidcLogin@1: authType', () => {
       tempDirectory: temp,
     });
     expect(m2m.result?.status).toBe('Failed');
-    expect(m2m.result?.message).toContain('Failed to use authType m2m: clientSecret is empty [CREDENTIALS_MISSING]');
+    expect(m2m.result?.message).toContain(
+      'Failed to use authType m2m: clientSecret is empty [CREDENTIALS_MISSING]',
+    );
     const oidc = await runTask('main', emu, {
       inputs: {
         host: emu.databricks.url,
@@ -403,7 +426,9 @@ describe('DatabricksOidcLogin@1: authType', () => {
     expect(run.variables.authType?.value).toBe('pat');
     expect(run.variables.expiresAt?.value).toBe('');
     expect(run.taskVariables.metadataServicePid).toBeUndefined();
-    expect(readFileSync(run.variables.DATABRICKS_CONFIG_FILE?.value ?? '', 'utf8')).toContain(`token = ${pat}`);
+    expect(readFileSync(run.variables.DATABRICKS_CONFIG_FILE?.value ?? '', 'utf8')).toContain(
+      `token = ${pat}`,
+    );
     expect(maskedBeforeUse(run, pat)).toBe(true);
     expect(emu.azureDevOps.requests).toHaveLength(0);
     expect(await runSdkMe(plainVariables(run))).toMatchObject({ userName: 'someone@example.com' });

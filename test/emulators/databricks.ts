@@ -254,7 +254,10 @@ export class DatabricksEmulator extends LoopbackServer {
       .map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
     const invalidClient = (reason: string): Reply => {
       this.rejections.push(reason);
-      return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } };
+      return {
+        status: 401,
+        body: { error: 'invalid_client', error_description: 'Client authentication failed' },
+      };
     };
     if (!basic || !id || secret === undefined) return invalidClient('no HTTP Basic client credentials');
     const sp = this.servicePrincipals.find((s) => s.applicationId === id);

@@ -111,7 +111,9 @@ async function run(): Promise<void> {
     // Nothing refreshes a PAT: it is set as it is, whatever mode says.
     const refresh = inputs.mode === 'refresh' && result.authType !== 'pat';
     if (inputs.mode === 'refresh' && !refresh)
-      console.log('authType pat: mode refresh does not apply; DATABRICKS_TOKEN is the personal access token.');
+      console.log(
+        'authType pat: mode refresh does not apply; DATABRICKS_TOKEN is the personal access token.',
+      );
     if (refresh) await startRefreshing(inputs, result, source, secrets);
     else {
       exportToken(result);

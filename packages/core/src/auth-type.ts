@@ -75,9 +75,13 @@ export function chooseAuthMethod(request: AuthRequest, log: Logger): AuthChoice 
   }
   if (authType === 'pat') {
     if (!pat) {
-      throw new LoginError('CREDENTIALS_MISSING', `Failed to use ${names.authType} pat: ${names.pat} is empty`, {
-        hint: `Pass a personal access token in ${names.pat} from a secret store, or better, set ${names.authType} to auto or oidc and use OIDC, which needs no stored secret.`,
-      });
+      throw new LoginError(
+        'CREDENTIALS_MISSING',
+        `Failed to use ${names.authType} pat: ${names.pat} is empty`,
+        {
+          hint: `Pass a personal access token in ${names.pat} from a secret store, or better, set ${names.authType} to auto or oidc and use OIDC, which needs no stored secret.`,
+        },
+      );
     }
     return { method: 'pat', pat };
   }
@@ -103,7 +107,9 @@ export function chooseAuthMethod(request: AuthRequest, log: Logger): AuthChoice 
     return { method: 'm2m', clientId, clientSecret };
   }
   if (pat) {
-    log.warn(`${why}, so ${names.authType} auto falls back to the personal access token in ${names.pat}. ${enable}`);
+    log.warn(
+      `${why}, so ${names.authType} auto falls back to the personal access token in ${names.pat}. ${enable}`,
+    );
     return { method: 'pat', pat };
   }
   throw new LoginError(

@@ -222,7 +222,9 @@ export async function obtainCredential(
 
   if (isIssuedByDatabricksHost(claims.iss, plan.host, plan.accountId)) {
     // Already a Databricks token (e.g. minted by an earlier step): exchanging it again would fail.
-    log.info(`The ID token was issued by ${plan.host} itself (iss ${claims.iss}): using it as it is, no exchange.`);
+    log.info(
+      `The ID token was issued by ${plan.host} itself (iss ${claims.iss}): using it as it is, no exchange.`,
+    );
     const expiresAt = new Date(claims.exp !== undefined ? claims.exp * 1000 : Date.now() + 300_000);
     return { credential: { token: idToken, expiresAt }, claims };
   }
@@ -291,7 +293,8 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   );
   const http = httpForOneLogin(plan, { log, sleep: options.sleep });
   log.info(`Databricks host: ${plan.host}${plan.accountId ? ` (account ${plan.accountId})` : ''}`);
-  if (choice.method !== 'oidc') return loginWithStoredSecret(plan, choice, { secrets: options.secrets, log }, http);
+  if (choice.method !== 'oidc')
+    return loginWithStoredSecret(plan, choice, { secrets: options.secrets, log }, http);
   const context: LoginContext = { ...options, idTokenSource: choice.idTokenSource, log };
   const audience = await resolveAudience(
     {

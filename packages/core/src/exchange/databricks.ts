@@ -27,7 +27,9 @@ export function isIssuedByDatabricksHost(iss: string, host: string, accountId?: 
   }
   if (issuer.origin !== new URL(host).origin || issuer.search || issuer.hash) return false;
   const path = issuer.pathname.replace(/\/+$/, '');
-  return path === '' || path === '/oidc' || (accountId !== undefined && path === `/oidc/accounts/${accountId}`);
+  return (
+    path === '' || path === '/oidc' || (accountId !== undefined && path === `/oidc/accounts/${accountId}`)
+  );
 }
 
 /**

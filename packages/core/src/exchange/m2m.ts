@@ -40,7 +40,8 @@ export async function requestClientCredentialsToken(
     },
     body: formBody({ grant_type: 'client_credentials', scope: 'all-apis' }),
   });
-  if (response.status === 200 && !looksLikeHtml(response)) return readTokenResponse(response, step, tokenEndpoint);
+  if (response.status === 200 && !looksLikeHtml(response))
+    return readTokenResponse(response, step, tokenEndpoint);
   if (
     response.status === 200 ||
     response.status === 404 ||

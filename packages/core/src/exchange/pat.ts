@@ -6,7 +6,11 @@ import { verifyWorkspaceToken } from './verify.ts';
  * Checks a personal access token with SCIM Me and returns its principal. A refusal explains
  * the usual causes of a dead PAT (expired, revoked after 90 days unused, another workspace).
  */
-export async function verifyPersonalAccessToken(http: HttpClient, host: string, pat: string): Promise<string> {
+export async function verifyPersonalAccessToken(
+  http: HttpClient,
+  host: string,
+  pat: string,
+): Promise<string> {
   try {
     return await verifyWorkspaceToken(http, host, pat);
   } catch (error) {

@@ -67,7 +67,8 @@ export interface MetadataServiceLaunch {
 function withoutStepInputs(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(env).filter(
-      ([name]) => !/^INPUT_/i.test(name) && name !== 'DATABRICKS_CLIENT_SECRET' && name !== 'DATABRICKS_TOKEN',
+      ([name]) =>
+        !/^INPUT_/i.test(name) && name !== 'DATABRICKS_CLIENT_SECRET' && name !== 'DATABRICKS_TOKEN',
     ),
   );
 }
