@@ -16,7 +16,7 @@ export {
   isIssuedByDatabricksHost,
 } from './exchange/databricks.ts';
 export { AZURE_DATABRICKS_SCOPE, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
-export { type ClientCredentials, requestClientCredentialsToken } from './exchange/m2m.ts';
+export { basicCredential, type ClientCredentials, requestClientCredentialsToken } from './exchange/m2m.ts';
 export { verifyPersonalAccessToken } from './exchange/pat.ts';
 export { verifyWorkspaceToken } from './exchange/verify.ts';
 export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';

@@ -14,7 +14,7 @@ import {
   isIssuedByDatabricksHost,
 } from './exchange/databricks.ts';
 import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
-import { requestClientCredentialsToken } from './exchange/m2m.ts';
+import { basicCredential, requestClientCredentialsToken } from './exchange/m2m.ts';
 import { verifyPersonalAccessToken } from './exchange/pat.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
@@ -263,6 +263,8 @@ export async function obtainClientCredentialsToken(
   http: HttpClient,
 ): Promise<Credential> {
   const clientId = plan.clientId ?? '';
+  // A server that echoes the Authorization header must not get the secret printed, even encoded.
+  context.secrets.register(basicCredential(clientId, clientSecret));
   context.log.info(
     `Requesting a token with OAuth M2M at ${databricksTokenEndpoint(plan.host, plan.accountId)} (client_credentials, service principal ${clientId})`,
   );

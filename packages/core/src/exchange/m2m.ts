@@ -12,10 +12,13 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
-/** RFC 6749 2.3.1: each part is form-encoded before it goes into HTTP Basic. */
-function basicAuthorization(clientId: string, clientSecret: string): string {
+/**
+ * The HTTP Basic credential: base64 of client_id:client_secret, each part form-encoded first
+ * (RFC 6749 2.3.1). It is as secret as the secret: register it before sending it.
+ */
+export function basicCredential(clientId: string, clientSecret: string): string {
   const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+  return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
 }
 
 /**
@@ -35,7 +38,7 @@ export async function requestClientCredentialsToken(
     url: tokenEndpoint,
     step,
     headers: {
-      authorization: basicAuthorization(clientId, credentials.clientSecret),
+      authorization: `Basic ${basicCredential(clientId, credentials.clientSecret)}`,
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: formBody({ grant_type: 'client_credentials', scope: 'all-apis' }),

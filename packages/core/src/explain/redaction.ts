@@ -24,10 +24,10 @@ export function redactCredentialShapes(text: string): string {
     .replace(JWT_PATTERN, '[redacted JWT]')
     .replace(LONG_TRIPLE_PATTERN, '[redacted JWT]')
     .replace(PAT_PATTERN, '[redacted token]')
+    .replace(BASIC_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
     .replace(CREDENTIAL_FIELD_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
     .replace(QUOTED_TOKEN_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
-    .replace(BEARER_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
-    .replace(BASIC_PATTERN, (_m, key: string) => `${key}${REDACTED}`);
+    .replace(BEARER_PATTERN, (_m, key: string) => `${key}${REDACTED}`);
 }
 
 /**
