@@ -124,12 +124,9 @@ async function run(): Promise<void> {
         );
     }
     tl.setVariable('host', result.host, false, true);
-    tl.setVariable(
-      'expiresAt',
-      result.authType === 'pat' ? '' : result.credential.expiresAt.toISOString(),
-      false,
-      true,
-    );
+    // A PAT's expiry is not known.
+    const expiresAt = result.authType === 'pat' ? '' : result.credential.expiresAt.toISOString();
+    tl.setVariable('expiresAt', expiresAt, false, true);
     tl.setVariable('principal', result.principal ?? '', false, true);
     tl.setVariable('authType', result.authType, false, true);
     tl.setResult(
