@@ -133,6 +133,22 @@ describe('GitHub Action: auth-type', () => {
     expectGitHubNeverShows(run, 'dapi0123456789abcdef0123456789abcdef');
   });
 
+  it('auto never falls back after OIDC failed: a rejected exchange fails, with no client-credentials request', async () => {
+    emu.github.claims.sub = 'repo:octo-org/octo-repo:ref:refs/heads/feature';
+    const run = await runActionStep('main', {
+      inputs: {
+        host: emu.databricks.url,
+        'client-id': emu.servicePrincipal.applicationId,
+        'client-secret': CLIENT_SECRET,
+      },
+      env: emu.github.env,
+    });
+    expect(failedWithOneError(run)).toContain('[EXCHANGE_REJECTED]');
+    expect(emu.databricks.clientCredentialsRequests).toHaveLength(0);
+    expect(run.outputs['auth-type']).toBeUndefined();
+    expectGitHubNeverShows(run, CLIENT_SECRET);
+  });
+
   it('explicit oidc without ID-token variables: an error naming the permission, before any request', async () => {
     const run = await runActionStep('main', {
       inputs: {
