@@ -58,7 +58,8 @@ describe('task.json', () => {
     expect(new Set(names).size).toBe(names.length);
     // Every input is read through input('name'); task-lib's getInput appears only inside it.
     expect(taskSources.match(/tl\.getInput\(/g)).toHaveLength(1);
-    const read = [...taskSources.matchAll(/\binput\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
+    // Secret inputs go through secretInput('name'), which reads them without a debug echo.
+    const read = [...taskSources.matchAll(/\b(?:input|secretInput)\('([A-Za-z]+)'\)/g)].map((m) => m[1]);
     expect(new Set(read)).toEqual(new Set(names));
     const groups = new Set(task.groups.map((g) => g.name));
     const types = new Set(['string', 'boolean', 'pickList', 'connectedService:AzureRM']);

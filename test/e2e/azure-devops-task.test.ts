@@ -81,6 +81,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
       host: { value: emu.databricks.url, secret: false, output: true },
       expiresAt: { value: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), secret: false, output: true },
       principal: { value: emu.servicePrincipal.applicationId, secret: false, output: true },
+      authType: { value: 'oidc', secret: false, output: true },
     });
     expect(configFile.startsWith(temp)).toBe(true);
     expect(statSync(configFile).mode & 0o777).toBe(0o600);

@@ -324,7 +324,8 @@ describe('GitHub Action, bad input', () => {
       inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
     });
     const message = expectFailedCleanly(run);
-    expect(message).toContain('[ID_TOKEN_UNAVAILABLE]');
+    // auth-type auto with no secret to fall back to: the three-way error, OIDC first.
+    expect(message).toContain('[CREDENTIALS_MISSING]');
     expect(message).toContain('ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set');
     expect(message).toContain('permissions: id-token: write');
     expect(message).toMatch(/forks/);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { JwtIssuer } from './jwt-issuer.ts';
 import { LoopbackServer, type RecordedRequest, type Reply } from './loopback-server.ts';
@@ -24,6 +24,8 @@ export interface ServicePrincipal {
   policies: OidcPolicy[];
   /** false: the account knows it, but the workspace does not (SCIM Me answers 403). */
   inWorkspace?: boolean;
+  /** OAuth secrets for OAuth M2M (client credentials). */
+  oauthSecrets?: string[];
 }
 
 export interface DatabricksEmulatorOptions {
@@ -78,11 +80,10 @@ export class DatabricksEmulator extends LoopbackServer {
   readonly #trusted = new Map<string, JSONWebKeySet>();
   readonly #tokens = new Map<string, IssuedToken>();
   google: GoogleIdentities | undefined;
+  /** Signs the tokens this workspace issues; `iss` is `<url>/oidc`, as on a real workspace. */
+  private signer!: JwtIssuer;
 
-  private constructor(
-    private readonly signer: JwtIssuer,
-    options: DatabricksEmulatorOptions,
-  ) {
+  private constructor(options: DatabricksEmulatorOptions) {
     super();
     this.accountId = options.accountId ?? randomUUID();
     this.servicePrincipals = options.servicePrincipals ?? [];
@@ -93,10 +94,14 @@ export class DatabricksEmulator extends LoopbackServer {
   }
 
   static async create(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
-    return new DatabricksEmulator(
-      await JwtIssuer.create('https://databricks.emulator/oidc'),
-      options,
-    ).start();
+    const emulator = await new DatabricksEmulator(options).start();
+    emulator.signer = await JwtIssuer.create(`${emulator.url}/oidc`);
+    return emulator;
+  }
+
+  /** The `iss` of the tokens this workspace issues. */
+  get issuer(): string {
+    return this.signer.issuer;
   }
 
   /** Stands in for OIDC discovery: the keys Databricks would fetch from `<iss>/.well-known/...`. */
@@ -147,6 +152,7 @@ export class DatabricksEmulator extends LoopbackServer {
 
   async #exchange(request: RecordedRequest, level: IssuedToken['level']): Promise<Reply> {
     const form = request.form;
+    if (form.get('grant_type') === 'client_credentials') return this.#clientCredentials(request, level);
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange') {
       return {
         status: 400,
@@ -229,6 +235,54 @@ export class DatabricksEmulator extends LoopbackServer {
       ? { principal: byApplication.applicationId }
       : `subject ${String(subject)} is no user of the account`;
   }
+
+  // --- OAuth M2M (client credentials) and personal access tokens -------------------------------
+
+  /** Token requests with grant_type=client_credentials, for counting in tests. */
+  get clientCredentialsRequests(): RecordedRequest[] {
+    return this.requestsTo(/\/v1\/token$/).filter((r) => r.form.get('grant_type') === 'client_credentials');
+  }
+
+  /** Creates a PAT (`dapi` + 32 hex) for a principal; SCIM Me accepts it until revoked. */
+  createPersonalAccessToken(principal: string): string {
+    const token = `dapi${randomBytes(16).toString('hex')}`;
+    this.#tokens.set(token, { principal, expiresAt: Number.POSITIVE_INFINITY, level: 'workspace' });
+    return token;
+  }
+
+  revokePersonalAccessToken(token: string): void {
+    this.#tokens.delete(token);
+  }
+
+  /**
+   * OAuth M2M as Databricks does it: HTTP Basic client_id:client_secret (form-encoded parts),
+   * scope all-apis. An unknown client and a wrong secret get the same answer.
+   */
+  async #clientCredentials(request: RecordedRequest, level: IssuedToken['level']): Promise<Reply> {
+    if (request.form.get('scope') !== 'all-apis') {
+      return { status: 400, body: { error: 'invalid_scope', error_description: 'scope must be all-apis' } };
+    }
+    const basic = /^Basic (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const [id, secret] = Buffer.from(basic ?? '', 'base64')
+      .toString('utf8')
+      .split(':')
+      .map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
+    const invalidClient = (reason: string): Reply => {
+      this.rejections.push(reason);
+      return {
+        status: 401,
+        body: { error: 'invalid_client', error_description: 'Client authentication failed' },
+      };
+    };
+    if (!basic || !id || secret === undefined) return invalidClient('no HTTP Basic client credentials');
+    const sp = this.servicePrincipals.find((s) => s.applicationId === id);
+    if (!sp) return invalidClient(`no service principal with application ID ${id}`);
+    if (!sp.oauthSecrets?.includes(secret)) return invalidClient(`wrong secret for ${id}`);
+    const now = Math.floor(Date.now() / 1000);
+    return this.#issue(sp.applicationId, { exp: now + 3600 }, level);
+  }
+
+  // ----------------------------------------------------------------------------------------------
 
   async #issue(principal: string, federated: JWTPayload, level: IssuedToken['level']): Promise<Reply> {
     const now = Math.floor(Date.now() / 1000);

@@ -7,6 +7,28 @@ import { HostileServer, seededRandom, writeFuzzReport } from './hostile-server.t
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const CASES = Number(process.env.FUZZ_ADAPTER_CASES ?? 40);
 const STACK_TRACE = /\n\s+at .+:\d+:\d+/;
+const CLIENT_SECRET = 'dose-fuzz-client-secret-0123456789';
+const PAT = 'dapi0123456789abcdef0123456789abcdef';
+
+/** The credential inputs of case i: none, M2M (explicit or auto's fallback), or a PAT. */
+function credentialInputs(i: number, names: { authType: string; clientSecret: string }) {
+  switch (i % 4) {
+    case 1:
+      return { [names.authType]: 'm2m', [names.clientSecret]: CLIENT_SECRET };
+    case 2:
+      return { [names.authType]: 'pat', pat: PAT };
+    case 3:
+      return { [names.clientSecret]: CLIENT_SECRET, pat: PAT }; // auto: OIDC if it can, else M2M
+    default:
+      return {};
+  }
+}
+/** The secrets of the credential inputs, and the Basic credential built from the client secret. */
+const credentialSecrets = (clientId: string) => [
+  CLIENT_SECRET,
+  PAT,
+  Buffer.from(`${clientId}:${CLIENT_SECRET}`).toString('base64'),
+];
 
 let emu: Emulators;
 let hostile: HostileServer;
@@ -39,8 +61,10 @@ describe('fuzz: the built adapters against hostile servers', () => {
           host: hostile.url,
           'client-id': emu.servicePrincipal.applicationId,
           'timeout-seconds': '1',
+          ...credentialInputs(i, { authType: 'auth-type', clientSecret: 'client-secret' }),
         },
-        env: { ...idEnv, RUNNER_DEBUG: i % 2 === 0 ? '1' : '0' },
+        // Every fifth case the job has no ID token (a fork): auto falls back to M2M when it can.
+        env: { ...(i % 5 === 4 ? {} : idEnv), RUNNER_DEBUG: i % 2 === 0 ? '1' : '0' },
       });
       report.cases++;
       const ok = run.code === 0 && run.errors.length === 0;
@@ -61,6 +85,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
         ...emu.github.issued.slice(issuedBefore),
         idEnv.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
         run.outputs.token,
+        ...credentialSecrets(emu.servicePrincipal.applicationId),
       ].filter((s): s is string => Boolean(s));
       for (const secret of secrets) {
         if (
@@ -87,9 +112,20 @@ describe('fuzz: the built adapters against hostile servers', () => {
       // Odd cases: the Azure DevOps OIDC endpoint itself is hostile (it may echo the job token).
       const hostileOidc = i % 2 === 1;
       const run = await runTask('main', emu, {
-        inputs: { host: hostile.url, clientId: emu.servicePrincipal.applicationId, timeoutSeconds: '1' },
+        inputs: {
+          host: hostile.url,
+          clientId: emu.servicePrincipal.applicationId,
+          timeoutSeconds: '1',
+          ...credentialInputs(i, { authType: 'authType', clientSecret: 'clientSecret' }),
+        },
         env: {
-          ...agentEndpoints(emu, { includeConnection: false, jobToken: hostileOidc ? jobToken : undefined }),
+          // Every fifth case there is no job token: auto falls back to M2M when it can.
+          ...(i % 5 === 4
+            ? {}
+            : agentEndpoints(emu, {
+                includeConnection: false,
+                jobToken: hostileOidc ? jobToken : undefined,
+              })),
           ...(hostileOidc ? { SYSTEM_COLLECTIONURI: `${hostile.url}/org/` } : {}),
           SYSTEM_DEBUG: i % 3 === 0 ? 'true' : 'false',
         },
@@ -115,6 +151,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
         emu.azureDevOps.jobAccessToken,
         ...emu.azureDevOps.issued,
         run.variables.DATABRICKS_TOKEN?.value,
+        ...credentialSecrets(emu.servicePrincipal.applicationId),
       ].filter((s): s is string => Boolean(s));
       const lines = run.stdout.split('\n');
       for (const secret of secrets) {
@@ -124,7 +161,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
           (l, n) =>
             l.includes(secret) &&
             n !== masked &&
-            !(masked >= 0 && n > masked && /^##vso\[task\.(setvariable|debug)/.test(l)),
+            !(masked >= 0 && n > masked && /^##vso\[task\.(setvariable|setsecret|debug)/.test(l)),
         );
         if (exposed || run.stderr.includes(secret)) {
           report.leaks++;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chooseAuthMethod,
   describeFailure,
   githubIdTokenSource,
   hasControlCharacters,
@@ -14,6 +15,15 @@ import { HostileServer, seededRandom, writeFuzzReport } from './hostile-server.t
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const CASES = Number(process.env.FUZZ_CASES ?? 1500);
+const CLIENT_ID = '6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f';
+const CLIENT_SECRET = 'dose-fuzz-client-secret-0123456789';
+const PAT = 'dapi0123456789abcdef0123456789abcdef';
+/** Case i logs in with OIDC, OAuth M2M or a PAT: every method meets the hostile server. */
+const AUTH_CASES = [
+  {},
+  { authType: 'm2m', clientSecret: CLIENT_SECRET },
+  { authType: 'pat', pat: PAT },
+] as const;
 
 let github: GitHubEmulator;
 let hostile: HostileServer;
@@ -52,7 +62,8 @@ describe('fuzz: the core against hostile servers', () => {
         try {
           const result = await login({
             host: hostile.url,
-            clientId: '6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f',
+            clientId: CLIENT_ID,
+            ...AUTH_CASES[i % AUTH_CASES.length],
             idTokenSource: githubIdTokenSource(github.requestUrl, github.requestToken),
             secrets,
             log: capture,
@@ -74,7 +85,8 @@ describe('fuzz: the core against hostile servers', () => {
             problems.push(`seed ${seed}: no "Failed to" line`);
         }
         const idTokens = github.issued.slice(issuedBefore);
-        for (const secret of [...idTokens, ...(minted ? [minted] : [])]) {
+        const stored = [CLIENT_SECRET, PAT, Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')];
+        for (const secret of [...idTokens, ...(minted ? [minted] : []), ...stored]) {
           if (output.includes(secret)) {
             report.leaks++;
             problems.push(`seed ${seed}: a secret reached the output`);
@@ -152,5 +164,61 @@ describe('fuzz: the core against hostile servers', () => {
     }
     writeFuzzReport('core-inputs', { cases, crashes, leaks: 0, succeeded: 0 });
     expect(crashes).toBe(0);
+  });
+
+  it('chooses an auth method or fails with one LoginError, never echoing a secret input', () => {
+    const rand = seededRandom(SEED + 7);
+    const fragments = [
+      'auto',
+      'oidc',
+      'm2m',
+      'pat',
+      'PAT',
+      ' ',
+      '\n',
+      '\u0000',
+      '::error::x',
+      '##vso[',
+      'é',
+      '',
+    ];
+    const piece = () => fragments[Math.floor(rand() * fragments.length)] ?? '';
+    const noSource = () => {
+      throw new LoginError('ID_TOKEN_UNAVAILABLE', 'Failed to get an ID token: none here', {
+        hint: 'enable it',
+      });
+    };
+    const source = { description: 'fuzz', getIdToken: async () => 'x' };
+    let cases = 0;
+    let crashes = 0;
+    let leaks = 0;
+    for (let i = 0; i < 3000; i++) {
+      // Secrets carry a marker that no message of ours contains.
+      const secret = () => (rand() < 0.4 ? undefined : `${piece()}S3CR3T${piece()}${piece()}`);
+      const request = {
+        authType: rand() < 0.7 ? piece() : `${piece()}${piece()}`,
+        idTokenSource: rand() < 0.5 ? source : noSource,
+        clientId: rand() < 0.5 ? CLIENT_ID : undefined,
+        clientSecret: secret(),
+        pat: secret(),
+      };
+      const lines: string[] = [];
+      const log: Logger = {
+        info: (m) => lines.push(m),
+        warn: (m) => lines.push(m),
+        debug: (m) => lines.push(m),
+      };
+      cases++;
+      try {
+        const choice = chooseAuthMethod(request, log);
+        if (choice.method === 'm2m' && !/^[^\s]*S3CR3T[^\s]*$/.test(choice.clientSecret)) crashes++;
+      } catch (error) {
+        if (!(error instanceof LoginError)) crashes++;
+        lines.push(describeFailure(error));
+      }
+      if (lines.some((l) => l.includes('S3CR3T'))) leaks++;
+    }
+    writeFuzzReport('core-auth-type', { cases, crashes, leaks, succeeded: 0 });
+    expect({ crashes, leaks }).toEqual({ crashes: 0, leaks: 0 });
   });
 });

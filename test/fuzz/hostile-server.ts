@@ -34,10 +34,15 @@ const STATUSES = [
  * token) inside errors, HTML or headers, to prove none of it reaches a log.
  */
 export function hostileReply(rand: () => number, request: RecordedRequest, allowHang: boolean): Reply {
+  const authorization = String(request.headers.authorization ?? '');
+  // A Basic header (OAuth M2M) is echoed decoded half the time: the raw client secret.
+  const basic = /^Basic (.+)$/.exec(authorization)?.[1];
   const echoed =
     request.form.get('subject_token') ??
     request.form.get('client_assertion') ??
-    String(request.headers.authorization ?? '').replace(/^Bearer /, '');
+    (basic && rand() < 0.5
+      ? Buffer.from(basic, 'base64').toString('utf8')
+      : authorization.replace(/^Bearer /, ''));
   const status = pick(rand, STATUSES);
   const kind = Math.floor(rand() * 16);
   switch (kind) {

@@ -1,12 +1,24 @@
 import {
+  AUTH_TYPES,
+  type AuthType,
   type AzureDevOpsJob,
+  type CredentialInputNames,
   LoginError,
   type MetadataServiceSettings,
   readBooleanInput,
   readChoice,
   readTimeoutSeconds,
 } from '@databricks-oidc-login/core';
+import * as taskLibInternals from 'azure-pipelines-task-lib/internal.js';
 import * as tl from 'azure-pipelines-task-lib/task.js';
+
+/** How this task spells the credential inputs, for the core's messages. */
+export const TASK_INPUT_NAMES: CredentialInputNames = {
+  authType: 'authType',
+  clientId: 'clientId',
+  clientSecret: 'clientSecret',
+  pat: 'pat',
+};
 
 /** What the service-connection side of the task resolved to. */
 export interface ServiceConnectionIdentity {
@@ -22,6 +34,10 @@ export interface TaskInputs {
   settings: MetadataServiceSettings;
   tokenSource: 'pipeline' | 'serviceConnection';
   mode: 'token' | 'refresh';
+  authType: AuthType;
+  /** Secrets: login() masks them first; the metadata service gets the client secret over IPC only. */
+  clientSecret: string;
+  pat: string;
   verify: boolean;
   connection: ServiceConnectionIdentity | undefined;
   job: AzureDevOpsJob;
@@ -37,6 +53,14 @@ function text(value: string | undefined): string {
 /** A task input, with an unexpanded macro counting as empty. */
 function input(name: string): string {
   return text(tl.getInput(name, false));
+}
+
+/**
+ * A secret input, read from task-lib's vault directly: tl.getInput echoes every value in a
+ * debug line, before the value could be registered with task.setsecret.
+ */
+function secretInput(name: string): string {
+  return text(taskLibInternals._vault.retrieveSecret(`INPUT_${taskLibInternals._getVariableKey(name)}`));
 }
 
 /** Reads the AzureRM workload-identity service connection named by azureSubscription. */
@@ -90,6 +114,7 @@ export function readTaskInputs(): TaskInputs {
     'databricks',
   );
   const mode = readChoice('mode', input('mode'), ['token', 'refresh'] as const, 'token');
+  const authType = readChoice('authType', input('authType'), AUTH_TYPES, 'auto');
   const verify = readBooleanInput('verify', input('verify'), true);
   const timeoutMs = readTimeoutSeconds('timeoutSeconds', input('timeoutSeconds'));
   const connectionId = input('azureSubscription');
@@ -120,6 +145,9 @@ export function readTaskInputs(): TaskInputs {
     },
     tokenSource,
     mode,
+    authType,
+    clientSecret: secretInput('clientSecret'),
+    pat: secretInput('pat'),
     verify,
     connection,
     job: {

@@ -12,7 +12,7 @@ import {
   SecretRegistry,
 } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
-import { readTaskInputs, type TaskInputs } from './inputs.ts';
+import { readTaskInputs, TASK_INPUT_NAMES, type TaskInputs } from './inputs.ts';
 import type { AzureDevOpsSourcePayload } from './source-payload.ts';
 
 export const CONFIG_PROFILE = 'databricks-oidc-login';
@@ -76,6 +76,7 @@ async function startRefreshing(
     secrets,
     logFile: join(tempDirectory(), `databricks-oidc-login-${process.pid}.log`),
     source,
+    clientSecret: result.authType === 'm2m' ? inputs.clientSecret : undefined,
   });
   tl.setTaskVariable('metadataServicePid', String(service.pid));
   tl.setVariable('DATABRICKS_HOST', result.host);
@@ -95,26 +96,39 @@ async function run(): Promise<void> {
     secrets.register(inputs.accessToken);
     const connection = inputs.tokenSource === 'serviceConnection' ? inputs.connection : undefined;
     const source: AzureDevOpsSourcePayload = { job: inputs.job, accessToken: inputs.accessToken, connection };
-    const idTokenSource = azureDevOpsIdTokenSource(source.job, source.accessToken, source.connection);
     const result = await login({
       ...inputs.settings,
       // Account APIs that create Google Cloud resources also need the service account's access token.
       googleAccessToken: inputs.settings.provider === 'google' && Boolean(inputs.settings.accountId),
+      authType: inputs.authType,
+      clientSecret: inputs.clientSecret,
+      pat: inputs.pat,
+      inputNames: TASK_INPUT_NAMES,
       verify: inputs.verify,
-      idTokenSource,
+      // Built only if authType needs it: without a job token, auto falls back.
+      idTokenSource: () => azureDevOpsIdTokenSource(source.job, source.accessToken, source.connection),
       secrets,
       log: logger,
     });
-    if (inputs.mode === 'refresh') await startRefreshing(inputs, result, source, secrets);
+    // Nothing refreshes a PAT: it is set as it is, whatever mode says.
+    const refresh = inputs.mode === 'refresh' && result.authType !== 'pat';
+    if (inputs.mode === 'refresh' && !refresh)
+      console.log(
+        'authType pat: mode refresh does not apply; DATABRICKS_TOKEN is the personal access token.',
+      );
+    if (refresh) await startRefreshing(inputs, result, source, secrets);
     else {
       exportToken(result);
       const left = result.credential.expiresAt.getTime() - Date.now();
-      console.log(
-        `Note: this token expires at ${result.credential.expiresAt.toISOString()} (in ${describeDuration(left)}). For longer steps use mode: refresh.`,
-      );
+      if (result.authType !== 'pat')
+        console.log(
+          `Note: this token expires at ${result.credential.expiresAt.toISOString()} (in ${describeDuration(left)}). For longer steps use mode: refresh.`,
+        );
     }
     tl.setVariable('host', result.host, false, true);
-    tl.setVariable('expiresAt', result.credential.expiresAt.toISOString(), false, true);
+    // A PAT's expiry is not known.
+    const expiresAt = result.authType === 'pat' ? '' : result.credential.expiresAt.toISOString();
+    tl.setVariable('expiresAt', expiresAt, false, true);
     tl.setVariable('principal', result.principal ?? '', false, true);
     if (result.googleAccessToken) {
       tl.setVariable('googleAccessToken', result.googleAccessToken.token, true, true);
@@ -122,6 +136,7 @@ async function run(): Promise<void> {
         `Set the secret output variable googleAccessToken, for X-Databricks-GCP-SA-Access-Token; it expires at ${result.googleAccessToken.expiresAt.toISOString()} and is not refreshed.`,
       );
     }
+    tl.setVariable('authType', result.authType, false, true);
     tl.setResult(
       tl.TaskResult.Succeeded,
       `Logged in to ${result.host}${result.principal ? ` as ${result.principal}` : ''}.`,

@@ -1,7 +1,20 @@
 /** The exchange core: no CI library in here; adapters call `login()` and export the result. */
 export { type AudienceQuery, ENTRA_AUDIENCE, type ResolvedAudience, resolveAudience } from './audience.ts';
+export {
+  AUTH_TYPES,
+  type AuthChoice,
+  type AuthRequest,
+  type CredentialInputNames,
+  chooseAuthMethod,
+  GITHUB_INPUT_NAMES,
+  type IdTokenSourceOption,
+} from './auth-type.ts';
 export type { Credential } from './exchange/credential.ts';
-export { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
+export {
+  databricksTokenEndpoint,
+  exchangeForDatabricksToken,
+  isIssuedByDatabricksHost,
+} from './exchange/databricks.ts';
 export { AZURE_DATABRICKS_SCOPE, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
 export {
   DEFAULT_GOOGLE_IAM_CREDENTIALS_URL,
@@ -12,6 +25,8 @@ export {
   type GooglePlan,
   planGoogleLogin,
 } from './exchange/google.ts';
+export { basicCredential, type ClientCredentials, requestClientCredentialsToken } from './exchange/m2m.ts';
+export { verifyPersonalAccessToken } from './exchange/pat.ts';
 export { verifyWorkspaceToken } from './exchange/verify.ts';
 export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './explain/errors.ts';
@@ -21,6 +36,7 @@ export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts'
 export { hasControlCharacters, printableLine } from './explain/printable.ts';
 export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';
 export {
+  type AuthMethod,
   type AuthType,
   httpForOneLogin,
   type LoginContext,
@@ -28,7 +44,9 @@ export {
   type LoginPlan,
   type LoginResult,
   login,
+  obtainClientCredentialsToken,
   obtainCredential,
+  PAT_EXPIRY_UNKNOWN,
   type Provider,
   planLogin,
 } from './login.ts';

@@ -1,6 +1,18 @@
 import { resolveAudience } from './audience.ts';
+import {
+  type AuthChoice,
+  type AuthMethod,
+  type AuthType,
+  type CredentialInputNames,
+  chooseAuthMethod,
+  type IdTokenSourceOption,
+} from './auth-type.ts';
 import type { Credential } from './exchange/credential.ts';
-import { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
+import {
+  databricksTokenEndpoint,
+  exchangeForDatabricksToken,
+  isIssuedByDatabricksHost,
+} from './exchange/databricks.ts';
 import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
 import {
   exchangeWithGoogle,
@@ -8,6 +20,8 @@ import {
   type GooglePlan,
   planGoogleLogin,
 } from './exchange/google.ts';
+import { basicCredential, requestClientCredentialsToken } from './exchange/m2m.ts';
+import { verifyPersonalAccessToken } from './exchange/pat.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { LoginError } from './explain/errors.ts';
@@ -18,8 +32,7 @@ import { HttpClient } from './net/http.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
 export type Provider = 'databricks' | 'azure' | 'google';
-/** How to authenticate: OIDC first; M2M and PAT are explicit or explained fallbacks (issue 12). */
-export type AuthType = 'auto' | 'oidc' | 'm2m' | 'pat';
+export type { AuthMethod, AuthType };
 
 /** Everything a login needs, as the adapters read it from their CI's inputs. */
 export interface LoginOptions {
@@ -32,17 +45,22 @@ export interface LoginOptions {
   authorityHost?: string | undefined;
   verify?: boolean | undefined;
   timeoutMs?: number | undefined;
-  /** Not yet implemented: reserved for OAuth M2M and PAT fallbacks. */
+  /** auto (default), oidc, m2m or pat: see chooseAuthMethod. */
   authType?: AuthType | undefined;
+  /** OAuth M2M: one of the service principal's OAuth secrets (with clientId). */
   clientSecret?: string | undefined;
+  /** A personal access token: the last resort of auto, or auth-type pat. */
   pat?: string | undefined;
+  /** How this front end spells the credential inputs in messages; default: the GitHub names. */
+  inputNames?: Partial<CredentialInputNames> | undefined;
   /** Provider google: `projects/N/locations/global/workloadIdentityPools/P/providers/V`. */
   workloadIdentityProvider?: string | undefined;
   /** Provider google: the e-mail of the service account that is a Databricks user. */
   serviceAccount?: string | undefined;
   /** Provider google: also mint a Google access token (for X-Databricks-GCP-SA-Access-Token). */
   googleAccessToken?: boolean | undefined;
-  idTokenSource: IdTokenSource;
+  /** The job's ID-token source, or a function that builds it (and throws ID_TOKEN_UNAVAILABLE when there is none). */
+  idTokenSource: IdTokenSourceOption;
   secrets: SecretRegistry;
   log: Logger;
   /** Injectable for tests of the retry schedule. */
@@ -68,15 +86,27 @@ export interface LoginPlan {
 export interface LoginResult {
   host: string;
   accountId: string | undefined;
+  /** The method used: the `auth-type` output. A PAT is never refreshed, whatever the mode. */
+  authType: AuthMethod;
+  /**
+   * For a PAT the expiry is not known: expiresAt is then PAT_EXPIRY_UNKNOWN, and front ends
+   * show no expiry.
+   */
   credential: Credential;
   /** The principal's userName from SCIM Me; undefined when not verified. */
   principal: string | undefined;
-  claims: IdTokenClaims;
+  /** The ID token's claims; undefined for M2M and PAT, which use none. */
+  claims: IdTokenClaims | undefined;
+  /** The ID token audience; '' for M2M and PAT. */
   audience: string;
+  /** Where the token came from; '' for a PAT. */
   tokenEndpoint: string;
   /** Provider google with `googleAccessToken`: a cloud-platform access token of the service account. */
   googleAccessToken?: Credential | undefined;
 }
+
+/** A PAT's expiry cannot be read from the token: this date stands for "not known". */
+export const PAT_EXPIRY_UNKNOWN = new Date('9999-12-31T23:59:59.000Z');
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -179,7 +209,7 @@ export interface LoginContext {
 }
 
 /** An HTTP layer whose deadline covers one whole login or refresh: three per-request timeouts. */
-export function httpForOneLogin(plan: LoginPlan, context: LoginContext): HttpClient {
+export function httpForOneLogin(plan: LoginPlan, context: Pick<LoginContext, 'log' | 'sleep'>): HttpClient {
   return new HttpClient({
     timeoutMs: plan.timeoutMs,
     deadlineAt: Date.now() + 3 * plan.timeoutMs,
@@ -218,11 +248,21 @@ export async function obtainCredential(
     );
   }
 
+  if (isIssuedByDatabricksHost(claims.iss, plan.host, plan.accountId)) {
+    // Already a Databricks token (e.g. minted by an earlier step): exchanging it again would fail.
+    log.info(
+      `The ID token was issued by ${plan.host} itself (iss ${claims.iss}): using it as it is, no exchange.`,
+    );
+    const expiresAt = new Date(claims.exp !== undefined ? claims.exp * 1000 : Date.now() + 300_000);
+    return { credential: { token: idToken, expiresAt }, claims };
+  }
+
   if (plan.google)
     return {
       ...(await obtainGoogleCredential(plan.google, idToken, claims, audience, context, http)),
       claims,
     };
+
   let credential: Credential;
   if (plan.provider === 'azure') {
     log.info(`Exchanging it with Microsoft Entra ID at ${plan.tokenEndpoint} (client_id ${plan.clientId})`);
@@ -273,19 +313,53 @@ async function obtainGoogleCredential(
   return { credential: tokens.idToken, googleAccessToken: tokens.accessToken };
 }
 
+/** OAuth M2M, at login and at every refresh of the metadata service. */
+export async function obtainClientCredentialsToken(
+  plan: LoginPlan,
+  clientSecret: string,
+  context: Pick<LoginContext, 'secrets' | 'log'>,
+  http: HttpClient,
+): Promise<Credential> {
+  const clientId = plan.clientId ?? '';
+  // A server that echoes the Authorization header must not get the secret printed, even encoded.
+  context.secrets.register(basicCredential(clientId, clientSecret));
+  context.log.info(
+    `Requesting a token with OAuth M2M at ${databricksTokenEndpoint(plan.host, plan.accountId)} (client_credentials, service principal ${clientId})`,
+  );
+  const credential = await requestClientCredentialsToken(http, {
+    host: plan.host,
+    accountId: plan.accountId,
+    clientId,
+    clientSecret,
+  });
+  context.secrets.register(credential.token);
+  return credential;
+}
+
 /**
- * The whole login: validate, resolve the audience, fetch and describe the ID token, exchange
- * it, and optionally verify the result with SCIM Me.
+ * The whole login: validate, choose the method (OIDC, OAuth M2M or PAT), then for OIDC resolve
+ * the audience, fetch and describe the ID token and exchange it; optionally verify the result
+ * with SCIM Me.
  */
 export async function login(options: LoginOptions): Promise<LoginResult> {
+  // Secret inputs are masked before anything else happens, so nothing can print them.
+  options.secrets.register(options.clientSecret?.trim());
+  options.secrets.register(options.pat?.trim());
   const plan = planLogin(options);
-  const context: LoginContext = { ...options, log: redactingLogger(options.log, options.secrets) };
-  const http = httpForOneLogin(plan, context);
-  context.log.info(`Databricks host: ${plan.host}${plan.accountId ? ` (account ${plan.accountId})` : ''}`);
+  const log = redactingLogger(options.log, options.secrets);
+  const choice = chooseAuthMethod(
+    { ...options, clientId: plan.clientId, names: options.inputNames, idTokenSource: options.idTokenSource },
+    log,
+  );
+  const http = httpForOneLogin(plan, { log, sleep: options.sleep });
+  log.info(`Databricks host: ${plan.host}${plan.accountId ? ` (account ${plan.accountId})` : ''}`);
+  if (choice.method !== 'oidc')
+    return loginWithStoredSecret(plan, choice, { secrets: options.secrets, log }, http);
+  const context: LoginContext = { ...options, idTokenSource: choice.idTokenSource, log };
   const audience = await resolveAudience(
     {
       explicit: plan.audienceInput,
-      fixed: options.idTokenSource.fixedAudience,
+      fixed: choice.idTokenSource.fixedAudience,
       provider: plan.provider,
       workloadIdentityProvider: plan.google?.workloadIdentityProvider,
       host: plan.host,
@@ -312,6 +386,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   return {
     host: plan.host,
     accountId: plan.accountId,
+    authType: 'oidc',
     credential,
     principal,
     claims,
@@ -319,4 +394,46 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     tokenEndpoint: plan.tokenEndpoint,
     googleAccessToken,
   };
+}
+
+/** OAuth M2M with a client secret, or a personal access token: the methods with a stored secret. */
+async function loginWithStoredSecret(
+  plan: LoginPlan,
+  choice: Exclude<AuthChoice, { method: 'oidc' }>,
+  context: Pick<LoginContext, 'secrets' | 'log'>,
+  http: HttpClient,
+): Promise<LoginResult> {
+  const log = context.log;
+  const result = { host: plan.host, accountId: plan.accountId, claims: undefined, audience: '' };
+  if (choice.method === 'pat') {
+    if (plan.accountId) {
+      throw new LoginError(
+        'INPUT_INVALID',
+        'Failed to use the personal access token: personal access tokens are workspace tokens, but account-id is set',
+        { hint: 'Remove account-id, or use OIDC or OAuth M2M for account-level APIs.' },
+      );
+    }
+    log.info(
+      'Using a personal access token. This is a legacy method: the token is exported as it is and never refreshed, and it is a long-lived secret to rotate. ' +
+        'Prefer OIDC (auth-type oidc), which needs no stored secret.',
+    );
+    let principal: string | undefined;
+    if (plan.verify) {
+      principal = await verifyPersonalAccessToken(http, plan.host, choice.pat);
+      log.info(`Verified: the workspace knows this token as ${principal}.`);
+    }
+    const credential = { token: choice.pat, expiresAt: PAT_EXPIRY_UNKNOWN };
+    return { ...result, authType: 'pat', credential, principal, tokenEndpoint: '' };
+  }
+  const credential = await obtainClientCredentialsToken(plan, choice.clientSecret, context, http);
+  log.info(
+    `Got a Databricks token with OAuth M2M; it expires at ${credential.expiresAt.toISOString()} (in ${describeDuration(credential.expiresAt.getTime() - Date.now())}).`,
+  );
+  let principal: string | undefined;
+  if (plan.verify) {
+    principal = await verifyWorkspaceToken(http, plan.host, credential.token);
+    log.info(`Verified: the workspace knows this token as ${principal}.`);
+  }
+  const tokenEndpoint = databricksTokenEndpoint(plan.host, plan.accountId);
+  return { ...result, authType: 'm2m', credential, principal, tokenEndpoint };
 }

@@ -1,5 +1,11 @@
 import * as core from '@actions/core';
-import { readBooleanInput, readChoice, readTimeoutSeconds } from '@databricks-oidc-login/core';
+import {
+  AUTH_TYPES,
+  type AuthType,
+  readBooleanInput,
+  readChoice,
+  readTimeoutSeconds,
+} from '@databricks-oidc-login/core';
 
 export type Mode = 'token' | 'refresh';
 
@@ -15,6 +21,10 @@ export interface ActionInputs {
   workloadIdentityProvider: string;
   serviceAccount: string;
   mode: Mode;
+  authType: AuthType;
+  /** Secrets: login() masks them first, and they reach the metadata service over IPC only. */
+  clientSecret: string;
+  pat: string;
   verify: boolean;
   exportEnv: boolean;
   timeoutMs: number;
@@ -33,6 +43,9 @@ export function readActionInputs(env: NodeJS.ProcessEnv): ActionInputs {
     workloadIdentityProvider: core.getInput('workload-identity-provider'),
     serviceAccount: core.getInput('service-account'),
     mode: readChoice('mode', core.getInput('mode'), ['token', 'refresh'] as const, 'token'),
+    authType: readChoice('auth-type', core.getInput('auth-type'), AUTH_TYPES, 'auto'),
+    clientSecret: core.getInput('client-secret'),
+    pat: core.getInput('pat'),
     verify: readBooleanInput('verify', core.getInput('verify'), true),
     exportEnv: readBooleanInput('export-env', core.getInput('export-env'), true),
     timeoutMs: readTimeoutSeconds('timeout-seconds', core.getInput('timeout-seconds')),

@@ -25,11 +25,17 @@ async function writeSummary(result: LoginResult): Promise<void> {
     .addHeading('Databricks OIDC login', 3)
     .addTable([
       row('Host', result.host),
+      row('Auth type', result.authType),
       row('Principal', result.principal ?? '(not verified)'),
-      row('Subject', result.claims.sub),
-      row('Expires', result.credential.expiresAt.toISOString()),
+      row('Subject', result.claims?.sub ?? '(no ID token)'),
+      row('Expires', expiresAt(result) || 'not known (personal access token)'),
     ])
     .write();
+}
+
+/** ISO 8601, or '' for a PAT, whose expiry cannot be known. */
+function expiresAt(result: LoginResult): string {
+  return result.authType === 'pat' ? '' : result.credential.expiresAt.toISOString();
 }
 
 function exportToken(inputs: ActionInputs, result: LoginResult): void {
@@ -60,13 +66,15 @@ async function startRefreshing(
   const logFile = process.env.RUNNER_TEMP
     ? join(process.env.RUNNER_TEMP, `databricks-oidc-login-${process.pid}.log`)
     : undefined;
+  const { clientSecret, pat, ...settings } = inputs;
   const service = await launchMetadataService({
     script: join(__dirname, 'metadata-service.cjs'),
-    settings: { ...inputs, host: result.host, audience: result.audience },
+    settings: { ...settings, host: result.host, audience: result.audience },
     credential: result.credential,
     audience: result.audience,
     secrets,
     logFile,
+    clientSecret: result.authType === 'm2m' ? clientSecret : undefined,
   });
   core.saveState('metadata-service-pid', String(service.pid));
   if (logFile) core.saveState('metadata-service-log', logFile);
@@ -94,18 +102,21 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     secrets.register(env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
     const inputs = readActionInputs(env);
-    const idTokenSource = githubIdTokenSource(
-      env.ACTIONS_ID_TOKEN_REQUEST_URL,
-      env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
-    );
+    // Built only if auth-type needs it: without the ID-token variables, auto falls back.
+    const idTokenSource = () =>
+      githubIdTokenSource(env.ACTIONS_ID_TOKEN_REQUEST_URL, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
     // Account APIs that create Google Cloud resources also need the service account's access token.
     const googleAccessToken = inputs.provider === 'google' && inputs.accountId !== '';
     const result = await login({ ...inputs, googleAccessToken, idTokenSource, secrets, log: logger });
-    if (inputs.mode === 'refresh') await startRefreshing(inputs, result, secrets);
+    // Nothing refreshes a PAT: it is exported as it is, whatever mode says.
+    const refresh = inputs.mode === 'refresh' && result.authType !== 'pat';
+    if (inputs.mode === 'refresh' && !refresh)
+      core.info('auth-type pat: mode refresh does not apply; DATABRICKS_TOKEN is the personal access token.');
+    if (refresh) await startRefreshing(inputs, result, secrets);
     else exportToken(inputs, result);
     core.setOutput('host', result.host);
     core.setOutput('token', result.credential.token);
-    core.setOutput('expires-at', result.credential.expiresAt.toISOString());
+    core.setOutput('expires-at', expiresAt(result));
     core.setOutput('principal', result.principal ?? '');
     if (result.googleAccessToken) {
       core.setOutput('google-access-token', result.googleAccessToken.token);
@@ -113,12 +124,15 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         `Set output google-access-token (masked), for X-Databricks-GCP-SA-Access-Token; it expires at ${result.googleAccessToken.expiresAt.toISOString()} and is not refreshed.`,
       );
     }
-    if (inputs.mode === 'token') {
+    core.setOutput('auth-type', result.authType);
+    if (!refresh && result.authType !== 'pat') {
       const left = result.credential.expiresAt.getTime() - Date.now();
       const lives =
         inputs.provider === 'google'
           ? 'Note: this Google ID token'
-          : 'Note: this token lives only as long as the GitHub ID token it came from: it';
+          : result.authType === 'oidc'
+            ? 'Note: this token lives only as long as the GitHub ID token it came from: it'
+            : 'Note: this token';
       core.info(
         `${lives} expires at ${result.credential.expiresAt.toISOString()} ` +
           `(in ${describeDuration(left)}). For longer steps (bundle deploy, bundle run, Terraform) use mode: refresh.`,

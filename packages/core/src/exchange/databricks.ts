@@ -14,6 +14,25 @@ export function databricksTokenEndpoint(host: string, accountId?: string): strin
 }
 
 /**
+ * True when `iss` is this Databricks host's own OIDC issuer (`<host>/oidc`, the host itself, or
+ * for an account `<host>/oidc/accounts/<id>`): such a token is already a Databricks token.
+ * The whole origin must match (scheme, host and port), not only the host name.
+ */
+export function isIssuedByDatabricksHost(iss: string, host: string, accountId?: string): boolean {
+  let issuer: URL;
+  try {
+    issuer = new URL(iss);
+  } catch {
+    return false;
+  }
+  if (issuer.origin !== new URL(host).origin || issuer.search || issuer.hash) return false;
+  const path = issuer.pathname.replace(/\/+$/, '');
+  return (
+    path === '' || path === '/oidc' || (accountId !== undefined && path === `/oidc/accounts/${accountId}`)
+  );
+}
+
+/**
  * Exchanges an ID token for a Databricks OAuth token through token federation (RFC 8693).
  * A rejection is never retried: it explains itself with the token's claims and the policy
  * that would accept it.

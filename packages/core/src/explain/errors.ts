@@ -25,7 +25,10 @@ export type LoginErrorCode =
   | 'NETWORK_ERROR'
   | 'SERVER_ERROR'
   | 'VERIFY_FAILED'
-  | 'METADATA_SERVICE_FAILED';
+  | 'METADATA_SERVICE_FAILED'
+  | 'CREDENTIALS_MISSING'
+  | 'CLIENT_CREDENTIALS_REJECTED'
+  | 'PAT_REJECTED';
 
 export interface LoginErrorDetails {
   /** What to change, and where. */

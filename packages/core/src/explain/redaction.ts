@@ -10,6 +10,8 @@ const CREDENTIAL_FIELD_PATTERN =
 /** JSON members named plainly "token" or "value" (GitHub's ID token answer), only when quoted. */
 const QUOTED_TOKEN_PATTERN = /("(?:token|value)"\s*:\s*")[^"]+/gi;
 const BEARER_PATTERN = /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
+/** HTTP Basic credentials (OAuth M2M sends client_id:client_secret this way). */
+const BASIC_PATTERN = /(Basic\s+)[A-Za-z0-9+/=]{8,}/gi;
 
 const REDACTED = '***';
 
@@ -22,6 +24,7 @@ export function redactCredentialShapes(text: string): string {
     .replace(JWT_PATTERN, '[redacted JWT]')
     .replace(LONG_TRIPLE_PATTERN, '[redacted JWT]')
     .replace(PAT_PATTERN, '[redacted token]')
+    .replace(BASIC_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
     .replace(CREDENTIAL_FIELD_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
     .replace(QUOTED_TOKEN_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
     .replace(BEARER_PATTERN, (_m, key: string) => `${key}${REDACTED}`);

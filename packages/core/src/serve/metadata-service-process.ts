@@ -4,7 +4,13 @@ import type { Credential } from '../exchange/credential.ts';
 import { describeFailure, LoginError } from '../explain/errors.ts';
 import { type Logger, redactingLogger } from '../explain/logger.ts';
 import { SecretRegistry } from '../explain/redaction.ts';
-import { httpForOneLogin, type LoginOptions, obtainCredential, planLogin } from '../login.ts';
+import {
+  httpForOneLogin,
+  type LoginOptions,
+  obtainClientCredentialsToken,
+  obtainCredential,
+  planLogin,
+} from '../login.ts';
 import { HttpClient } from '../net/http.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
@@ -34,6 +40,8 @@ interface Handoff {
   logFile?: string | undefined;
   /** What the adapter's service needs to rebuild its token source (may hold the CI job token). */
   source?: unknown;
+  /** OAuth M2M: the service refreshes with this secret instead of an ID token. */
+  clientSecret?: string | undefined;
 }
 
 type ServiceMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string };
@@ -60,14 +68,26 @@ export interface MetadataServiceLaunch {
   logFile?: string | undefined;
   /** What the service needs to rebuild the token source (see serveMetadataService). */
   source?: unknown;
+  /** Set when the login used OAuth M2M: refreshes use it (it travels over IPC only). */
+  clientSecret?: string | undefined;
+}
+
+/** The step's inputs may hold secrets (client-secret, pat): the service gets those over IPC only. */
+function withoutStepInputs(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name]) =>
+        !/^INPUT_/i.test(name) && name !== 'DATABRICKS_CLIENT_SECRET' && name !== 'DATABRICKS_TOKEN',
+    ),
+  );
 }
 
 export async function launchMetadataService(launch: MetadataServiceLaunch): Promise<RunningMetadataService> {
-  const { script, settings, credential, audience, logFile, source } = launch;
+  const { script, settings, credential, audience, logFile, source, clientSecret } = launch;
   const child = spawn(process.execPath, [script], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    env: process.env,
+    env: withoutStepInputs(process.env),
   });
   const handoff: Handoff = {
     settings,
@@ -75,6 +95,7 @@ export async function launchMetadataService(launch: MetadataServiceLaunch): Prom
     credential: { token: credential.token, expiresAt: credential.expiresAt.toISOString() },
     logFile,
     source,
+    clientSecret,
   };
   const failed = (why: string) =>
     new LoginError('METADATA_SERVICE_FAILED', `Failed to start the local metadata service: ${why}`, {
@@ -158,16 +179,26 @@ export function serveMetadataService(idTokenSource: (source: unknown) => IdToken
     const handoff = raw as Handoff;
     const secrets = new SecretRegistry();
     secrets.register(handoff.credential.token);
+    secrets.register(handoff.clientSecret);
     const log = redactingLogger(fileLogger(handoff.logFile), secrets);
     try {
-      const plan = planLogin({ ...handoff.settings, audience: handoff.audience });
-      const context = { idTokenSource: idTokenSource(handoff.source), secrets, log };
-      const audience = { audience: handoff.audience, source: 'the login step' };
-      const provider = new TokenProvider(
-        async () =>
-          (await obtainCredential(plan, audience, context, httpForOneLogin(plan, context))).credential,
-        { token: handoff.credential.token, expiresAt: new Date(handoff.credential.expiresAt) },
-      );
+      const plan = planLogin({ ...handoff.settings, audience: handoff.audience || undefined });
+      const clientSecret = handoff.clientSecret;
+      let fetchCredential: () => Promise<Credential>;
+      if (clientSecret) {
+        const context = { secrets, log };
+        fetchCredential = () =>
+          obtainClientCredentialsToken(plan, clientSecret, context, httpForOneLogin(plan, context));
+      } else {
+        const context = { idTokenSource: idTokenSource(handoff.source), secrets, log };
+        const audience = { audience: handoff.audience, source: 'the login step' };
+        fetchCredential = async () =>
+          (await obtainCredential(plan, audience, context, httpForOneLogin(plan, context))).credential;
+      }
+      const provider = new TokenProvider(fetchCredential, {
+        token: handoff.credential.token,
+        expiresAt: new Date(handoff.credential.expiresAt),
+      });
       const server = await startMetadataServer({
         host: plan.host,
         provider,

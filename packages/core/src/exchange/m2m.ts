@@ -1,0 +1,87 @@
+import { LoginError } from '../explain/errors.ts';
+import { looksLikeHtml, serverSays } from '../explain/server-answer.ts';
+import { formBody, type HttpClient, parseJsonObject } from '../net/http.ts';
+import { type Credential, readTokenResponse } from './credential.ts';
+import { databricksTokenEndpoint } from './databricks.ts';
+
+/** A service principal's OAuth secret, and where to use it. */
+export interface ClientCredentials {
+  host: string;
+  accountId?: string | undefined;
+  clientId: string;
+  clientSecret: string;
+}
+
+/**
+ * The HTTP Basic credential: base64 of client_id:client_secret, each part form-encoded first
+ * (RFC 6749 2.3.1). It is as secret as the secret: register it before sending it.
+ */
+export function basicCredential(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+  return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+}
+
+/**
+ * OAuth M2M: `POST <host>/oidc/v1/token` (account: `/oidc/accounts/<id>/v1/token`) with HTTP Basic
+ * client_id:client_secret, `grant_type=client_credentials` and `scope=all-apis`. A refusal names
+ * the client ID and what to fix; never the secret.
+ */
+export async function requestClientCredentialsToken(
+  http: HttpClient,
+  credentials: ClientCredentials,
+): Promise<Credential> {
+  const { clientId, accountId } = credentials;
+  const tokenEndpoint = databricksTokenEndpoint(credentials.host, accountId);
+  const step = `get a Databricks token with the OAuth secret of service principal ${clientId}`;
+  const response = await http.send({
+    method: 'POST',
+    url: tokenEndpoint,
+    step,
+    headers: {
+      authorization: `Basic ${basicCredential(clientId, credentials.clientSecret)}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: formBody({ grant_type: 'client_credentials', scope: 'all-apis' }),
+  });
+  if (response.status === 200 && !looksLikeHtml(response))
+    return readTokenResponse(response, step, tokenEndpoint);
+  if (
+    response.status === 200 ||
+    response.status === 404 ||
+    response.status === 405 ||
+    looksLikeHtml(response)
+  ) {
+    throw new LoginError(
+      'NOT_DATABRICKS',
+      `Failed to ${step}: ${tokenEndpoint} answered HTTP ${response.status}${looksLikeHtml(response) ? ' with a web page' : ''}, not a Databricks token endpoint`,
+      {
+        hint: accountId
+          ? `Check account-id (${accountId}) and that host is your accounts console, not a workspace URL.`
+          : 'Check that host is your workspace URL as shown in the browser (e.g. https://adb-1234567890123456.7.azuredatabricks.net).',
+        evidence: [`Databricks answered: ${serverSays(response)}`],
+      },
+    );
+  }
+  if (response.status === 400 || response.status === 401 || response.status === 403) {
+    const error = parseJsonObject(response.body)?.error;
+    const where = accountId ? `the account ${accountId}` : 'this workspace';
+    throw new LoginError(
+      'CLIENT_CREDENTIALS_REJECTED',
+      `Failed to ${step}: Databricks refused the client ID and secret (HTTP ${response.status}: ${serverSays(response)})`,
+      {
+        hint:
+          error === 'invalid_scope' || error === 'unsupported_grant_type'
+            ? `Databricks did not accept the request for ${where}; check that OAuth M2M is enabled for it and that host is right.`
+            : `Check that ${clientId} is the service principal's application ID (a UUID, not its numeric ID) and that the service principal exists in ${where}. ` +
+              'If it does, the secret is wrong, expired or deleted: generate a new OAuth secret for the service principal (account console > User management > Service principals > Secrets, or the workspace settings > Identity and access), and update the CI secret that holds it.',
+      },
+    );
+  }
+  throw new LoginError(
+    'SERVER_ERROR',
+    `Failed to ${step}: ${tokenEndpoint} answered HTTP ${response.status} (${serverSays(response)})`,
+    {
+      hint: 'Databricks had a problem; retries did not help. Re-run the job, and check status.databricks.com if it persists.',
+    },
+  );
+}
