@@ -194,7 +194,7 @@ export function plainVariables(run: TaskRun): Record<string, string> {
  */
 export function maskedBeforeUse(run: TaskRun, secret: string): boolean {
   const lines = run.stdout.split(/\r?\n/);
-  const maskLine = lines.findIndex((l) => l === `##vso[task.setsecret]${secret}`);
+  const maskLine = lines.indexOf(`##vso[task.setsecret]${secret}`);
   if (maskLine < 0) return false;
   return (
     lines.every(

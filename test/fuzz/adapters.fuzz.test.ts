@@ -119,7 +119,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
       const lines = run.stdout.split('\n');
       for (const secret of secrets) {
         // Only the commands the agent consumes may carry a secret, and only after task.setsecret.
-        const masked = lines.findIndex((l) => l === `##vso[task.setsecret]${secret}`);
+        const masked = lines.indexOf(`##vso[task.setsecret]${secret}`);
         const exposed = lines.some(
           (l, n) =>
             l.includes(secret) &&
