@@ -55,7 +55,7 @@ await Promise.all([
   }),
   build({
     ...node,
-    entryPoints: { demo: 'scripts/demo.ts', bench: 'scripts/bench.ts' },
+    entryPoints: { demo: 'scripts/demo.ts', bench: 'scripts/bench.ts', 'self-test': 'scripts/self-test.ts' },
     outdir: 'build',
     outExtension: { '.js': '.mjs' },
     packages: 'external',
