@@ -23,10 +23,13 @@ interface TaskManifest {
 const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionManifest;
 const task = JSON.parse(readFileSync(join(TASK_DIR, 'task.json'), 'utf8')) as TaskManifest;
 
+/** How messages name a table: file and heading. */
+const label = (heading: string, file = 'README.md') => `${file} "${heading}"`;
+
 /** Rows by the name in their first cell (its first code span). */
-function rowsByName(heading: string): Map<string, TableRow> {
+function rowsByName(heading: string, text: string = README): Map<string, TableRow> {
   const rows = new Map<string, TableRow>();
-  for (const row of tableUnder(heading)) {
+  for (const row of tableUnder(heading, text)) {
     const [name] = codeSpans(row.cells[0] ?? '');
     if (name) rows.set(name, row);
   }
@@ -47,12 +50,12 @@ function defaultProblem(
   if (manifestDefault !== undefined && manifestDefault !== '') {
     return cell === `\`${manifestDefault}\``
       ? undefined
-      : `README "${where}" row \`${name}\`: default column is "${cell}", but the manifest's default is \`${manifestDefault}\``;
+      : `${where} row \`${name}\`: default column is "${cell}", but the manifest's default is \`${manifestDefault}\``;
   }
   const spans = codeSpans(cell);
   const claimsLiteral = spans.length === 1 && cell === `\`${spans[0]}\`` && !spans[0]?.startsWith('$');
   return claimsLiteral
-    ? `README "${where}" row \`${name}\`: default column says ${cell}, but the manifest has no default`
+    ? `${where} row \`${name}\`: default column says ${cell}, but the manifest has no default`
     : undefined;
 }
 
@@ -66,13 +69,10 @@ function membershipProblems(
   return [
     ...[...real]
       .filter((n) => !documented.has(n))
-      .map((n) => `README "${where}" has no row for \`${n}\` (declared in ${source}): add one`),
+      .map((n) => `${where} has no row for \`${n}\` (declared in ${source}): add one`),
     ...[...documented]
       .filter((n) => !real.has(n))
-      .map(
-        (n) =>
-          `README "${where}" has a row for \`${n}\`, which ${source} does not declare: remove or rename it`,
-      ),
+      .map((n) => `${where} has a row for \`${n}\`, which ${source} does not declare: remove or rename it`),
   ];
 }
 
@@ -81,7 +81,7 @@ describe('README tables against action.yml', () => {
     const where = '### GitHub Action inputs';
     const rows = rowsByName(where);
     const problems = membershipProblems(
-      where,
+      label(where),
       'action.yml',
       new Set(rows.keys()),
       new Set(Object.keys(action.inputs)),
@@ -90,7 +90,7 @@ describe('README tables against action.yml', () => {
       const spec = action.inputs[name];
       if (!spec) continue;
       const declared = spec.default === undefined ? undefined : String(spec.default);
-      const problem = defaultProblem(where, name, row.cells[1] ?? '', declared);
+      const problem = defaultProblem(label(where), name, row.cells[1] ?? '', declared);
       if (problem) problems.push(problem);
     }
     expect(rows.size).toBeGreaterThan(5);
@@ -102,7 +102,12 @@ describe('README tables against action.yml', () => {
     const rows = rowsByName(where);
     expect(rows.size).toBeGreaterThan(2);
     expect(
-      membershipProblems(where, 'action.yml', new Set(rows.keys()), new Set(Object.keys(action.outputs))),
+      membershipProblems(
+        label(where),
+        'action.yml',
+        new Set(rows.keys()),
+        new Set(Object.keys(action.outputs)),
+      ),
     ).toEqual([]);
   });
 
@@ -119,7 +124,7 @@ describe('README tables against action.yml', () => {
     expect(exported.size).toBeGreaterThan(3);
     expect(
       membershipProblems(
-        where,
+        label(where),
         'the action sources (core.exportVariable)',
         new Set(rowsByName(where).keys()),
         exported,
@@ -129,11 +134,19 @@ describe('README tables against action.yml', () => {
 });
 
 describe('README tables against task.json', () => {
-  it('lists every input of task.json with its default and aliases, and no other', () => {
-    const where = '### Azure DevOps task inputs';
-    const rows = rowsByName(where);
+  it.each([
+    ['README.md', '### Azure DevOps task inputs', README],
+    [
+      'azure-devops-extension/overview.md',
+      '## Inputs',
+      readFileSync(join(ROOT, 'azure-devops-extension/overview.md'), 'utf8'),
+    ],
+  ])('%s lists every input of task.json with its default and aliases, and no other', (file, heading, text) => {
+    const where = heading;
+    const label = (h: string) => `${file} "${h}"`;
+    const rows = rowsByName(where, text);
     const problems = membershipProblems(
-      where,
+      label(where),
       'task.json',
       new Set(rows.keys()),
       new Set(task.inputs.map((i) => i.name)),
@@ -141,12 +154,12 @@ describe('README tables against task.json', () => {
     for (const input of task.inputs) {
       const row = rows.get(input.name);
       if (!row) continue;
-      const problem = defaultProblem(where, input.name, row.cells[1] ?? '', input.defaultValue);
+      const problem = defaultProblem(label(where), input.name, row.cells[1] ?? '', input.defaultValue);
       if (problem) problems.push(problem);
       const documentedAliases = codeSpans(row.cells[0] ?? '').slice(1);
       if (documentedAliases.join() !== (input.aliases ?? []).join())
         problems.push(
-          `README "${where}" row \`${input.name}\`: aliases are [${documentedAliases.join(', ')}], task.json says [${(input.aliases ?? []).join(', ')}]`,
+          `${label(where)} row \`${input.name}\`: aliases are [${documentedAliases.join(', ')}], task.json says [${(input.aliases ?? []).join(', ')}]`,
         );
     }
     expect(rows.size).toBeGreaterThan(5);
@@ -158,7 +171,7 @@ describe('README tables against task.json', () => {
     const rows = rowsByName(where);
     expect(
       membershipProblems(
-        where,
+        label(where),
         'task.json',
         new Set(rows.keys()),
         new Set(task.outputVariables.map((o) => o.name)),
@@ -173,7 +186,7 @@ describe('README tables against task.json', () => {
     expect(settable.length).toBeGreaterThan(3);
     expect(
       membershipProblems(
-        where,
+        label(where),
         'task.json restrictions.settableVariables',
         new Set(rowsByName(where).keys()),
         new Set(settable),

@@ -29,8 +29,8 @@ export interface TableRow {
 }
 
 /** The first table under a heading, without its header and separator rows. */
-export function tableUnder(heading: string): TableRow[] {
-  const lines = section(heading).split('\n');
+export function tableUnder(heading: string, text: string = README): TableRow[] {
+  const lines = section(heading, text).split('\n');
   const first = lines.findIndex((l) => l.trim().startsWith('|'));
   if (first < 0) throw new Error(`README.md has no table under "${heading}"`);
   const rows: TableRow[] = [];

@@ -64,6 +64,10 @@ describe('one version and one repository', () => {
     for (const [name, link] of Object.entries(extension.links as Record<string, { uri: string }>))
       expect(link.uri.startsWith(repoUrl), `links.${name}`).toBe(true);
     expect(extension.galleryFlags).toContain('Preview');
+    const overview = readFileSync(join(ROOT, 'azure-devops-extension', extension.content.details.path), 'utf8');
+    const links = [...overview.matchAll(/\]\((https:[^)]+)\)/g)].map((m) => m[1] ?? '');
+    expect(links.length).toBeGreaterThan(3);
+    for (const link of links) expect(link.startsWith(repoUrl), link).toBe(true);
     expect(extension.content.license.path).toBe('LICENSE');
   });
 
