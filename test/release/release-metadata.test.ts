@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -64,7 +66,10 @@ describe('one version and one repository', () => {
     for (const [name, link] of Object.entries(extension.links as Record<string, { uri: string }>))
       expect(link.uri.startsWith(repoUrl), `links.${name}`).toBe(true);
     expect(extension.galleryFlags).toContain('Preview');
-    const overview = readFileSync(join(ROOT, 'azure-devops-extension', extension.content.details.path), 'utf8');
+    const overview = readFileSync(
+      join(ROOT, 'azure-devops-extension', extension.content.details.path),
+      'utf8',
+    );
     const links = [...overview.matchAll(/\]\((https:[^)]+)\)/g)].map((m) => m[1] ?? '');
     expect(links.length).toBeGreaterThan(3);
     for (const link of links) expect(link.startsWith(repoUrl), link).toBe(true);
@@ -93,6 +98,38 @@ describe('one version and one repository', () => {
       expect(text).toContain(JSON.stringify(version));
       expect(text).toContain(JSON.stringify(slug));
       expect(text).not.toContain('__RELEASE_VERSION__');
+    }
+  });
+});
+
+describe('npm version', () => {
+  it('copies the new version into the files that cannot read package.json, keeping their format', () => {
+    expect(rootPackage.scripts.version).toContain('node scripts/sync-version.mjs');
+    const dir = mkdtempSync(join(tmpdir(), 'sync-version-'));
+    try {
+      const files = [
+        ...readdirSync(join(ROOT, 'packages')).map((p) => `packages/${p}/package.json`),
+        'azure-devops-extension/vss-extension.json',
+        'azure-devops-extension/DatabricksOidcLoginV1/task.json',
+      ];
+      for (const file of files) cpSync(join(ROOT, file), join(dir, file));
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...rootPackage, version: '2.3.4' }));
+      execFileSync(process.execPath, [join(ROOT, 'scripts/sync-version.mjs'), dir], { stdio: 'pipe' });
+      const read = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      expect(read('azure-devops-extension/vss-extension.json').version).toBe('2.3.4');
+      expect(read('azure-devops-extension/DatabricksOidcLoginV1/task.json').version).toEqual({
+        Major: 2,
+        Minor: 3,
+        Patch: 4,
+      });
+      for (const file of files.filter((f) => f.startsWith('packages/')))
+        expect(read(file).version).toBe('2.3.4');
+      // Only the version changed: the files stay as Biome formats them.
+      const before = readFileSync(join(ROOT, 'azure-devops-extension/vss-extension.json'), 'utf8');
+      const after = readFileSync(join(dir, 'azure-devops-extension/vss-extension.json'), 'utf8');
+      expect(after).toBe(before.replace(`"version": "${version}"`, '"version": "2.3.4"'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
