@@ -224,6 +224,59 @@ describe('README tables against task.json', () => {
   });
 });
 
+describe('every example in the docs', () => {
+  const documents = {
+    'README.md': README,
+    'azure-devops-extension/overview.md': readFileSync(
+      join(ROOT, 'azure-devops-extension/overview.md'),
+      'utf8',
+    ),
+  };
+  const actionInputs = new Set(Object.keys(action.inputs));
+  const taskInputs = new Set(task.inputs.flatMap((i) => [i.name, ...(i.aliases ?? [])]));
+
+  /** Every mapping in a parsed YAML document, depth first. */
+  function* mappings(node: unknown): Generator<Record<string, unknown>> {
+    if (Array.isArray(node)) for (const item of node) yield* mappings(item);
+    else if (node && typeof node === 'object') {
+      yield node as Record<string, unknown>;
+      for (const value of Object.values(node)) yield* mappings(value);
+    }
+  }
+
+  it('is valid YAML that uses only inputs the action and the task declare', () => {
+    const problems: string[] = [];
+    let steps = 0;
+    for (const [file, text] of Object.entries(documents)) {
+      for (const block of codeBlocks(text, 'yaml')) {
+        let doc: unknown;
+        try {
+          doc = parse(block);
+        } catch (error) {
+          problems.push(`${file}: a yaml example does not parse: ${String(error).split('\n')[0]}`);
+          continue;
+        }
+        for (const map of mappings(doc)) {
+          if (typeof map.uses === 'string' && map.uses.split('@')[0]?.endsWith('/databricks-oidc-login')) {
+            steps++;
+            for (const key of Object.keys((map.with as object | undefined) ?? {}))
+              if (!actionInputs.has(key))
+                problems.push(`${file}: example step sets \`${key}\`, not an input of action.yml`);
+          }
+          if (typeof map.task === 'string' && map.task.startsWith('DatabricksOidcLogin@')) {
+            steps++;
+            for (const key of Object.keys((map.inputs as object | undefined) ?? {}))
+              if (!taskInputs.has(key))
+                problems.push(`${file}: example task sets \`${key}\`, not an input of task.json`);
+          }
+        }
+      }
+    }
+    expect(steps).toBeGreaterThan(5);
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('README for users', () => {
   it('puts usage before contributor commands, and the two commands that must work right after the intro', () => {
     const headings = [...README.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
@@ -237,7 +290,7 @@ describe('README for users', () => {
 
   it('keeps a section for each feature of the other front ends and modes', () => {
     for (const heading of [
-      'When you don\u2019t need this'.replace('\u2019', "'"),
+      "When you don't need this",
       'Prerequisites',
       'GitHub quick start',
       'Azure DevOps quick start',
