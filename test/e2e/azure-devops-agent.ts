@@ -25,8 +25,9 @@ export interface TaskRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Every logging command the task printed, including any the agent would refuse. */
   commands: VsoCommand[];
-  /** task.setvariable commands, last one per name wins. */
+  /** task.setvariable commands the agent accepts, last one per name wins. */
   variables: Record<string, SetVariable>;
   /** Values registered with task.setsecret, in order. */
   secrets: string[];
@@ -236,10 +237,8 @@ export async function runTask(
       timeoutMs: options.timeoutMs ?? 30_000,
     });
     // The agent acts only on the commands the task's restrictions allow; the rest become warnings.
-    const { kept: commands, blocked } = applyRestrictions(
-      parseVsoCommands(stdout),
-      taskDefinition().restrictions,
-    );
+    const printed = parseVsoCommands(stdout);
+    const { kept: commands, blocked } = applyRestrictions(printed, taskDefinition().restrictions);
     const variables: Record<string, SetVariable> = {};
     const taskVariables: Record<string, string> = {};
     for (const c of commands) {
@@ -257,7 +256,7 @@ export async function runTask(
       code,
       stdout,
       stderr,
-      commands,
+      commands: printed,
       variables,
       secrets: commands.filter((c) => c.name === 'task.setsecret').map((c) => c.data),
       taskVariables,

@@ -100,6 +100,8 @@ describe('fuzz: the built adapters against hostile servers', () => {
         report.crashes++;
         problems.push(`seed ${seed}: ${completes.length} task.complete commands`);
       }
+      if (run.blocked.length > 0)
+        problems.push(`seed ${seed}: the agent would refuse ${run.blocked.join('; ')}`);
       if (run.result?.status === 'Succeeded') report.succeeded++;
       else if (Object.keys(run.variables).length > 0) problems.push(`seed ${seed}: variables set on failure`);
       const plain = run.stdout
