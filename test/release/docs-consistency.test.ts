@@ -325,6 +325,45 @@ describe('README for users', () => {
     expect(debug).toContain('system.debug');
   });
 
+  it('is what the manifests and the other docs link to, heading by heading', () => {
+    const slug = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).repository.url.match(
+      /github\.com\/([^/]+\/[^/.]+)/,
+    )[1] as string;
+    const anchors = new Set(
+      [...README.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        (m[1] ?? '')
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+    anchors.add('readme');
+    const problems: string[] = [];
+    for (const file of [
+      'package.json',
+      'azure-devops-extension/vss-extension.json',
+      'azure-devops-extension/DatabricksOidcLoginV1/task.json',
+      'azure-devops-extension/overview.md',
+      'TROUBLESHOOTING.md',
+      'CONTRIBUTING.md',
+      'SECURITY.md',
+    ]) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const m of text.matchAll(
+        new RegExp(`github\\.com/${slug}(?:/blob/[\\w.]+/README\\.md)?#([\\w-]+)`, 'g'),
+      ))
+        if (!anchors.has(m[1] ?? '')) problems.push(`${file} links to README #${m[1]}, no such heading`);
+      for (const m of text.matchAll(/\]\((?!https?:|#)([^)#\s]+)/g)) {
+        try {
+          readFileSync(join(ROOT, file, '..', m[1] ?? ''));
+        } catch {
+          problems.push(`${file} links to ${m[1]}, which does not exist`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('links only to files that exist and to headings that exist', () => {
     const anchors = new Set(
       [...README.matchAll(/^#+ (.+)$/gm)].map((m) =>
