@@ -6,7 +6,13 @@ import { parse } from 'yaml';
 import { stopMetadataService } from '../../packages/core/src/index.ts';
 import { RELEASE } from '../../scripts/release-info.mjs';
 import { type Emulators, type OidcPolicy, startEmulators } from '../emulators/index.ts';
-import { codeBlocks, federationPolicies, README_EXAMPLES, section } from '../release/readme.ts';
+import {
+  codeBlocks,
+  entraFederatedCredentials,
+  federationPolicies,
+  README_EXAMPLES,
+  section,
+} from '../release/readme.ts';
 import { agentEndpoints, plainVariables, runTask } from './azure-devops-agent.ts';
 import { runActionStep, runSdkMe } from './github-runner.ts';
 
@@ -150,6 +156,42 @@ describe('README, GitHub quick start', () => {
     });
     const post = await runActionStep('post', { state: accepted.run.state, runnerTemp: accepted.runnerTemp });
     expect(post.code).toBe(0);
+  });
+});
+
+describe('README, Microsoft Entra ID instead', () => {
+  it('logs in with the federated credential of the walkthrough and the step it shows', async () => {
+    const [added] = entraFederatedCredentials();
+    expect(added?.appId).toBe(README_EXAMPLES.applicationId);
+    const { credential } = added ?? { credential: { issuer: '', subject: '', audiences: [] } };
+    const { job } = quickStartWorkflow();
+    expect(credential.subject).toBe(`repo:${README_EXAMPLES.repository}:environment:${job.environment}`);
+    emu = await startEmulators({ github: { claims: { sub: credential.subject } } });
+    const app = emu.entra.apps[0];
+    if (!app) throw new Error('the Entra emulator has no app');
+    // Exactly the credential the reader adds; no Databricks federation policy at all.
+    app.federatedCredentials = [
+      { issuer: credential.issuer, subject: credential.subject, audiences: credential.audiences },
+    ];
+    emu.servicePrincipal.policies.splice(0);
+
+    const [yaml] = codeBlocks(section('### Microsoft Entra ID instead (provider azure)'), 'yaml');
+    const [step] = parse(yaml ?? '') as WorkflowStep[];
+    const inputs = Object.fromEntries(
+      Object.entries(step?.with ?? {}).map(([k, v]) => [
+        k,
+        asReader(String(v), emu as Emulators).replace(README_EXAMPLES.tenantId, emu?.entra.tenantId ?? ''),
+      ]),
+    );
+    expect(inputs.provider).toBe('azure');
+    // The one thing the README leaves to the runner: where Entra ID is (here, its emulator).
+    const run = await runActionStep('main', {
+      inputs,
+      env: { ...emu.github.env, AZURE_AUTHORITY_HOST: emu.entra.url },
+    });
+    expect(run.errors).toEqual([]);
+    expect(emu.entra.requestsTo(`/${emu.entra.tenantId}/oauth2/v2.0/token`)).toHaveLength(1);
+    expect(await runSdkMe(run.exportedEnv)).toMatchObject({ userName: emu.servicePrincipal.applicationId });
   });
 });
 

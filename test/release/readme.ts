@@ -85,4 +85,21 @@ export const README_EXAMPLES = {
   applicationId: '6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f',
   servicePrincipalId: '1234567890123456',
   repository: 'my-org/my-repo',
+  tenantId: '0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9',
 };
+
+/** The Entra federated credentials the README tells readers to add, from its `az ad app` commands. */
+export function entraFederatedCredentials(text: string = README): Array<{
+  appId: string;
+  credential: { name: string; issuer: string; subject: string; audiences: string[] };
+}> {
+  const found = [];
+  for (const block of codeBlocks(text, 'sh')) {
+    for (const m of block.matchAll(
+      /az ad app federated-credential create --id (\S+) --parameters '([\s\S]*?)'/g,
+    )) {
+      found.push({ appId: m[1] ?? '', credential: JSON.parse(m[2] ?? '') });
+    }
+  }
+  return found;
+}
