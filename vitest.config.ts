@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { releaseDefines } from './scripts/release-info.mjs';
 
 export default defineConfig({
+  // The sources under test read the version and repository as the bundles do (scripts/build.mjs).
+  define: releaseDefines,
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,

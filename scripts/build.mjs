@@ -1,8 +1,17 @@
 // Builds the committed GitHub Action bundles (dist/) and the uncommitted dev tools (build/).
 // Output must be byte-for-byte reproducible: CI rebuilds and fails if dist/ differs.
 import { build } from 'esbuild';
+import { releaseDefines } from './release-info.mjs';
 
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' };
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  logLevel: 'warning',
+  // The version and repository slug, from the root package.json (scripts/release-info.mjs).
+  define: releaseDefines,
+};
 
 const stubUndici = {
   name: 'stub-undici',
@@ -46,7 +55,7 @@ await Promise.all([
   }),
   build({
     ...node,
-    entryPoints: { demo: 'scripts/demo.ts', bench: 'scripts/bench.ts' },
+    entryPoints: { demo: 'scripts/demo.ts', bench: 'scripts/bench.ts', 'self-test': 'scripts/self-test.ts' },
     outdir: 'build',
     outExtension: { '.js': '.mjs' },
     packages: 'external',

@@ -25,14 +25,103 @@ export interface TaskRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Every logging command the task printed, including any the agent would refuse. */
   commands: VsoCommand[];
-  /** task.setvariable commands, last one per name wins. */
+  /** task.setvariable commands the agent accepts, last one per name wins. */
   variables: Record<string, SetVariable>;
   /** Values registered with task.setsecret, in order. */
   secrets: string[];
   taskVariables: Record<string, string>;
   result: { status: string; message: string } | undefined;
+  /** Commands the agent would refuse under task.json `restrictions`, with the agent's warning. */
+  blocked: string[];
   durationMs: number;
+}
+
+/** The parts of task.json the agent acts on when it runs the task. */
+export interface TaskDefinition {
+  inputs: Array<{ name: string; defaultValue?: string; aliases?: string[] }>;
+  restrictions?: {
+    commands?: { mode?: string };
+    settableVariables?: { allowed?: string[] };
+  };
+}
+
+export function taskDefinition(): TaskDefinition {
+  return JSON.parse(readFileSync(join(TASK_DIR, 'task.json'), 'utf8')) as TaskDefinition;
+}
+
+/**
+ * The logging commands the agent still processes for a task in restricted command mode: the
+ * classes marked [CommandRestriction(AllowedInRestrictedMode = true)] in microsoft/azure-pipelines-agent
+ * src/Agent.Worker/TaskCommandExtension.cs and Telemetry/TelemetryCommandExtension.cs
+ * (task.issue is the alias of task.logissue, and what task-lib writes).
+ */
+export const RESTRICTED_MODE_COMMANDS: ReadonlySet<string> = new Set([
+  'task.logdetail',
+  'task.logissue',
+  'task.issue',
+  'task.complete',
+  'task.setprogress',
+  'task.setsecret',
+  'task.setvariable',
+  'task.debug',
+  'task.settaskvariable',
+  'task.prependpath',
+  'telemetry.publish',
+]);
+
+/** The agent's settableVariables check: case-insensitive glob (`*`, `?`) match against the allowlist. */
+export function variableAllowed(name: string, allowed: readonly string[] | undefined): boolean {
+  if (!allowed) return true;
+  return allowed.some((pattern) => {
+    const regex = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
+    return new RegExp(`^${regex}$`, 'i').test(name);
+  });
+}
+
+/**
+ * Drops the commands the agent would drop under the task's restrictions, as
+ * TaskRestrictionsChecker does: a command outside restricted mode's list, a setvariable whose name
+ * is not allowed, and a prependpath unless PATH is allowed. Each drop is a warning on a real agent.
+ */
+export function applyRestrictions(
+  commands: VsoCommand[],
+  restrictions: TaskDefinition['restrictions'],
+): { kept: VsoCommand[]; blocked: string[] } {
+  const kept: VsoCommand[] = [];
+  const blocked: string[] = [];
+  const allowed = restrictions?.settableVariables?.allowed;
+  for (const c of commands) {
+    if (restrictions?.commands?.mode === 'restricted' && !RESTRICTED_MODE_COMMANDS.has(c.name)) {
+      blocked.push(`command ${c.name} is not allowed in restricted mode`);
+    } else if (c.name === 'task.setvariable' && !variableAllowed(c.properties.variable ?? '', allowed)) {
+      blocked.push(`variable ${c.properties.variable} may not be set (settableVariables)`);
+    } else if (c.name === 'task.prependpath' && !variableAllowed('PATH', allowed)) {
+      blocked.push('task.prependpath needs PATH in settableVariables');
+    } else kept.push(c);
+  }
+  return { kept, blocked };
+}
+
+/**
+ * Input names as the task sees them: Azure DevOps maps an alias used in YAML (e.g.
+ * azureServiceConnection) to the input's own name (azureSubscription) before the agent sets INPUT_*.
+ */
+export function canonicalInputs(
+  inputs: Record<string, string>,
+  definition: TaskDefinition = taskDefinition(),
+): Record<string, string> {
+  const byAlias = new Map<string, string>();
+  for (const input of definition.inputs) {
+    for (const alias of input.aliases ?? []) byAlias.set(alias.toLowerCase(), input.name);
+  }
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [byAlias.get(name.toLowerCase()) ?? name, value]),
+  );
 }
 
 function unescapeVso(text: string): string {
@@ -62,9 +151,7 @@ export function parseVsoCommands(stdout: string): VsoCommand[] {
 
 /** INPUT_* for every input with a default in task.json, as the agent sets them. */
 export function taskDefaults(): Record<string, string> {
-  const task = JSON.parse(readFileSync(join(TASK_DIR, 'task.json'), 'utf8')) as {
-    inputs: Array<{ name: string; defaultValue?: string }>;
-  };
+  const task = taskDefinition();
   return Object.fromEntries(
     task.inputs
       .filter((i) => i.defaultValue !== undefined)
@@ -133,7 +220,7 @@ export async function runTask(
     ...emu.azureDevOps.systemEnv,
     ...taskDefaults(),
     ...Object.fromEntries(
-      Object.entries(options.inputs ?? {}).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
+      Object.entries(canonicalInputs(options.inputs ?? {})).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
     ),
     ...Object.fromEntries(
       Object.entries(options.taskVariables ?? {}).map(([k, v]) => [
@@ -149,7 +236,9 @@ export async function runTask(
       cwd: temp,
       timeoutMs: options.timeoutMs ?? 30_000,
     });
-    const commands = parseVsoCommands(stdout);
+    // The agent acts only on the commands the task's restrictions allow; the rest become warnings.
+    const printed = parseVsoCommands(stdout);
+    const { kept: commands, blocked } = applyRestrictions(printed, taskDefinition().restrictions);
     const variables: Record<string, SetVariable> = {};
     const taskVariables: Record<string, string> = {};
     for (const c of commands) {
@@ -167,11 +256,12 @@ export async function runTask(
       code,
       stdout,
       stderr,
-      commands,
+      commands: printed,
       variables,
       secrets: commands.filter((c) => c.name === 'task.setsecret').map((c) => c.data),
       taskVariables,
       result: complete ? { status: complete.properties.result ?? '', message: complete.data } : undefined,
+      blocked,
       durationMs: Date.now() - started,
     };
   } finally {
@@ -194,7 +284,7 @@ export function plainVariables(run: TaskRun): Record<string, string> {
  */
 export function maskedBeforeUse(run: TaskRun, secret: string): boolean {
   const lines = run.stdout.split(/\r?\n/);
-  const maskLine = lines.findIndex((l) => l === `##vso[task.setsecret]${secret}`);
+  const maskLine = lines.indexOf(`##vso[task.setsecret]${secret}`);
   if (maskLine < 0) return false;
   return (
     lines.every(

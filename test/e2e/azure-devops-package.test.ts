@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import JSZip from 'jszip';
@@ -22,6 +23,7 @@ interface TaskJson {
   name: string;
   version: { Major: number; Minor: number; Patch: number };
   instanceNameFormat: string;
+  minimumAgentVersion: string;
   groups: Array<{ name: string }>;
   inputs: TaskInput[];
   outputVariables: Array<{ name: string }>;
@@ -75,6 +77,22 @@ describe('task.json', () => {
     }
   });
 
+  it('passes the task validation of tfx itself (which only warns while packaging)', () => {
+    const require = createRequire(import.meta.url);
+    const { validateTask } = require('tfx-cli/_build/lib/jsonvalidate.js') as {
+      validateTask(path: string, data: unknown): string[];
+    };
+    expect(validateTask(join(TASK_DIR, 'task.json'), task)).toEqual([]);
+  });
+
+  it('names the host in each step title and needs the first agent with the Node20_1 handler', () => {
+    // $(host) is the input's value, as the agent expands instanceNameFormat.
+    expect(task.instanceNameFormat).toContain('$(host)');
+    // Node20_1 shipped in agent 3.232.0 (microsoft/azure-pipelines-agent#4518); Node24 (#5361, 4.265.0)
+    // is preferred where present, and older agents fall back to Node20_1.
+    expect(task.minimumAgentVersion).toBe('3.232.0');
+  });
+
   it('declares the output variables the task sets', () => {
     const set = [...taskSources.matchAll(/setVariable\('([A-Za-z]+)', [^;]*?, (?:false|true), true\)/g)].map(
       (m) => m[1],
@@ -108,6 +126,14 @@ describe('npm run package', () => {
       expect(packedTask.id).toBe(task.id);
       const manifest = (await zip.file('extension.vsixmanifest')?.async('string')) ?? '';
       expect(manifest).toContain('Id="databricks-oidc-login"');
+      // Marketplace conventions: a license, links to the docs and repository, Preview until proven.
+      expect(files).toContain('LICENSE');
+      expect(await zip.file('LICENSE')?.async('string')).toBe(readFileSync(join(ROOT, 'LICENSE'), 'utf8'));
+      expect(manifest).toContain('<License>LICENSE</License>');
+      expect(manifest).toContain('<GalleryFlags>Preview</GalleryFlags>');
+      for (const link of ['Home', 'Getstarted', 'Learn', 'Support', 'License', 'GitHub'])
+        expect(manifest).toContain(`Microsoft.VisualStudio.Services.Links.${link}`);
+      expect(JSON.stringify(packedTask)).toContain('"settableVariables"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -153,7 +153,9 @@ describe('DatabricksOidcLogin@1, mode token', () => {
   });
 
   it('reads the host from the DATABRICKS_HOST variable, and gets account tokens', async () => {
-    emu.servicePrincipal.policies[1]!.audiences = ['api://AzureADTokenExchange'];
+    const target = emu.servicePrincipal.policies[1];
+    if (!target) throw new Error('the emulator lacks policies[1]');
+    target.audiences = ['api://AzureADTokenExchange'];
     const run = await runTask('main', emu, {
       inputs: { clientId: emu.servicePrincipal.applicationId, accountId: emu.databricks.accountId },
       env: { ...agentEndpoints(emu, { includeConnection: false }), DATABRICKS_HOST: emu.databricks.url },

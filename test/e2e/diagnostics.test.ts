@@ -52,7 +52,9 @@ describe('diagnostics', () => {
   });
 
   it('3. audience mismatch: shows the audience requested, where it came from, and both fixes', async () => {
-    emu.servicePrincipal.policies[0]!.audiences = [emu.databricks.accountId]; // the policy default
+    const target = emu.servicePrincipal.policies[0];
+    if (!target) throw new Error('the emulator lacks policies[0]');
+    target.audiences = [emu.databricks.accountId]; // the policy default
     const message = failure(await login());
     expect(emu.databricks.rejections[0]).toContain('audience mismatch');
     expect(message).toContain(
@@ -71,7 +73,9 @@ describe('diagnostics', () => {
     emu = await startEmulators({
       github: { issuer: 'https://token.actions.githubusercontent.com/octo-enterprise' },
     });
-    emu.servicePrincipal.policies[0]!.issuer = 'https://token.actions.githubusercontent.com';
+    const target = emu.servicePrincipal.policies[0];
+    if (!target) throw new Error('the emulator lacks policies[0]');
+    target.issuer = 'https://token.actions.githubusercontent.com';
     const message = failure(await login());
     expect(emu.databricks.rejections[0]).toContain('issuer mismatch');
     expect(message).toContain(
@@ -119,7 +123,9 @@ describe('diagnostics', () => {
   });
 
   it('8. Entra AADSTS70021: shows the issuer, subject and audience to register', async () => {
-    emu.entra.apps[0]!.federatedCredentials = [];
+    const target = emu.entra.apps[0];
+    if (!target) throw new Error('the emulator lacks apps[0]');
+    target.federatedCredentials = [];
     const message = failure(
       await login({ provider: 'azure', 'tenant-id': emu.entra.tenantId, 'authority-host': emu.entra.url }),
     );

@@ -130,7 +130,9 @@ describe('GitHub Action, other identities and audiences', () => {
 
   it('gets an account-level token, with the account ID as audience, and skips SCIM verification', async () => {
     emu = await startEmulators();
-    emu.servicePrincipal.policies[0]!.audiences = [emu.databricks.accountId];
+    const target = emu.servicePrincipal.policies[0];
+    if (!target) throw new Error('the emulator lacks policies[0]');
+    target.audiences = [emu.databricks.accountId];
     const run = await runActionStep('main', {
       inputs: {
         host: emu.databricks.url,

@@ -136,6 +136,8 @@ describe('fuzz: the built adapters against hostile servers', () => {
         report.crashes++;
         problems.push(`seed ${seed}: ${completes.length} task.complete commands`);
       }
+      if (run.blocked.length > 0)
+        problems.push(`seed ${seed}: the agent would refuse ${run.blocked.join('; ')}`);
       if (run.result?.status === 'Succeeded') report.succeeded++;
       else if (Object.keys(run.variables).length > 0) problems.push(`seed ${seed}: variables set on failure`);
       const plain = run.stdout
@@ -156,7 +158,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
       const lines = run.stdout.split('\n');
       for (const secret of secrets) {
         // Only the commands the agent consumes may carry a secret, and only after task.setsecret.
-        const masked = lines.findIndex((l) => l === `##vso[task.setsecret]${secret}`);
+        const masked = lines.indexOf(`##vso[task.setsecret]${secret}`);
         const exposed = lines.some(
           (l, n) =>
             l.includes(secret) &&

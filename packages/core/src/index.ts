@@ -58,6 +58,7 @@ export {
   type HttpSettings,
   parseRetryAfter,
 } from './net/http.ts';
+export { RELEASE_REPOSITORY, RELEASE_VERSION, releaseDocumentUrl } from './release.ts';
 export {
   METADATA_SERVICE_MAX_LIFETIME_MS,
   type MetadataServer,

@@ -1,6 +1,7 @@
-/** Where every error code is explained, with its fix. Error messages link to their section. */
-export const TROUBLESHOOTING_URL =
-  'https://github.com/databricks-oidc-login/databricks-oidc-login/blob/main/TROUBLESHOOTING.md';
+import { releaseDocumentUrl } from '../release.ts';
+
+/** Where every error code is explained, with its fix, in the docs of the release that is running. */
+export const TROUBLESHOOTING_URL = releaseDocumentUrl('TROUBLESHOOTING.md');
 
 /**
  * Stable error codes. Users and TROUBLESHOOTING.md key on these, so never rename one.

@@ -3,10 +3,11 @@ import * as https from 'node:https';
 import { HttpClient as ProxyAwareClient } from '@actions/http-client';
 import { LoginError } from '../explain/errors.ts';
 import { type Logger, silentLogger } from '../explain/logger.ts';
+import { RELEASE_VERSION } from '../release.ts';
 
 /** Statuses worth another attempt: throttling and transient server faults. */
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
-const USER_AGENT = 'databricks-oidc-login/0.1';
+const USER_AGENT = `databricks-oidc-login/${RELEASE_VERSION}`;
 
 /** One request, described for people in `step` ("exchange the ID token at <host>"). */
 export interface HttpRequest {

@@ -1,0 +1,223 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ROOT } from '../e2e/github-runner.ts';
+
+// The workflows cannot run here, so they are checked offline with GitHub's own workflow parser
+// (@actions/workflow-parser, the schema behind the Actions language service): every key, value
+// and expression must be valid, and action.yml must satisfy the action schema. Then what each
+// workflow must do is checked on the parsed YAML.
+
+type Parser = typeof import('@actions/workflow-parser') &
+  typeof import('@actions/workflow-parser/actions/action-parser');
+
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+  if?: string;
+}
+interface Job {
+  name?: string;
+  'runs-on': string;
+  if?: string;
+  strategy?: { matrix: Record<string, unknown[]> };
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const WORKFLOWS = join(ROOT, '.github/workflows');
+const text = (file: string) => readFileSync(join(WORKFLOWS, file), 'utf8');
+const workflow = (file: string) => parse(text(file)) as Workflow;
+const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
+
+let parser: Parser;
+let scratch: string;
+
+beforeAll(async () => {
+  // The package's ESM imports its JSON schemas without import attributes, which Node refuses;
+  // bundling it once with esbuild (already a dev dependency) makes it loadable.
+  scratch = mkdtempSync(join(tmpdir(), 'workflow-parser-'));
+  const outfile = join(scratch, 'workflow-parser.mjs');
+  await build({
+    stdin: {
+      contents:
+        "export * from '@actions/workflow-parser';\nexport { parseAction } from '@actions/workflow-parser/actions/action-parser';",
+      resolveDir: ROOT,
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile,
+    logLevel: 'silent',
+  });
+  parser = (await import(pathToFileURL(outfile).href)) as Parser;
+}, 60_000);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function workflowErrors(name: string, content: string): string[] {
+  const result = parser.parseWorkflow({ name, content }, new parser.NoOperationTraceWriter());
+  return result.context.errors.getErrors().map((e) => e.message);
+}
+
+describe('workflows and action.yml against GitHub’s schemas', () => {
+  it('finds the mistakes it is meant to find', () => {
+    expect(
+      workflowErrors('bad.yml', 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n'),
+    ).toEqual([expect.stringContaining("Unexpected value 'stepz'")]);
+    const broken = parser.parseAction(
+      {
+        name: 'action.yml',
+        content: readFileSync(join(ROOT, 'action.yml'), 'utf8').replace('node24', 'node99'),
+      },
+      new parser.NoOperationTraceWriter(),
+    );
+    expect(broken.context.errors.getErrors().map((e) => e.message)).toEqual([
+      expect.stringContaining("Unexpected value 'node99'"),
+    ]);
+  });
+
+  it('accepts every workflow', () => {
+    const files = readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f));
+    expect(files.sort()).toEqual(['ci.yml', 'release.yml', 'self-test.yml']);
+    for (const file of files) expect(workflowErrors(file, text(file)), file).toEqual([]);
+  });
+
+  it('accepts action.yml', () => {
+    const result = parser.parseAction(
+      { name: 'action.yml', content: readFileSync(join(ROOT, 'action.yml'), 'utf8') },
+      new parser.NoOperationTraceWriter(),
+    );
+    expect(result.context.errors.getErrors().map((e) => e.message)).toEqual([]);
+  });
+
+  it('pins every action to a release tag, never a branch', () => {
+    for (const file of readdirSync(WORKFLOWS)) {
+      for (const step of steps(workflow(file)).filter((s) => s.uses && s.uses !== './'))
+        expect(step.uses, `${file}: ${step.uses}`).toMatch(
+          /^[\w.-]+\/[\w.-]+@(v\d+(\.\d+\.\d+)?|[0-9a-f]{40})$/,
+        );
+    }
+  });
+});
+
+describe('ci.yml', () => {
+  const ci = workflow('ci.yml');
+
+  it('runs .ci/run on pushes and pull requests, with the Node version of .nvmrc', () => {
+    expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(['push', 'pull_request']));
+    expect(steps(ci).map((s) => s.run)).toContain('bash .ci/run');
+    for (const s of steps(ci).filter((s) => s.uses?.startsWith('actions/setup-node@')))
+      expect(s.with?.['node-version-file']).toBe('.nvmrc');
+    expect(ci.permissions).toEqual({ contents: 'read' });
+  });
+
+  it('shows a stale dist/ as a check of its own', () => {
+    const dist = Object.values(ci.jobs).find((j) =>
+      j.steps.some((s) => s.run?.includes('git status --porcelain -- dist')),
+    );
+    expect(dist?.name).toMatch(/dist/);
+    const runs = dist?.steps.map((s) => s.run ?? '') ?? [];
+    expect(runs.findIndex((r) => r.includes('npm run build'))).toBeLessThan(
+      runs.findIndex((r) => r.includes('git status --porcelain -- dist')),
+    );
+    expect(runs.join('\n')).toMatch(/exit 1/);
+  });
+});
+
+describe('release.yml', () => {
+  const release = workflow('release.yml');
+  const job = Object.values(release.jobs)[0] as Job;
+  const index = (pattern: RegExp) => job.steps.findIndex((s) => pattern.test(s.run ?? ''));
+
+  it('is started by hand on main, and may push tags', () => {
+    expect(Object.keys(release.on)).toEqual(['workflow_dispatch']);
+    expect(job.if).toBe("github.ref == 'refs/heads/main'");
+    expect(release.permissions).toEqual({ contents: 'write' });
+  });
+
+  it('checks everything, then tags vX.Y.Z, moves vX, and attaches the .vsix', () => {
+    const ciRun = index(/^bash \.ci\/run$/);
+    const tag = index(/git tag -a "v\$VERSION"/);
+    expect(ciRun).toBeGreaterThan(-1);
+    expect(ciRun).toBeLessThan(tag);
+    const tagging = job.steps[tag]?.run ?? '';
+    expect(tagging).toContain('git tag -fa "v$MAJOR"');
+    expect(tagging).toContain('git push --force origin "refs/tags/v$MAJOR"');
+    expect(index(/npm run package -- build\/databricks-oidc-login-.*\.vsix/)).toBeLessThan(
+      index(/gh release create .*\.vsix/),
+    );
+    expect(index(/already tagged/)).toBeLessThan(tag);
+  });
+
+  it('takes the release notes from CHANGELOG.md', () => {
+    const notes = job.steps.find((s) => s.name === 'Release notes from CHANGELOG.md');
+    const dir = mkdtempSync(join(tmpdir(), 'release-notes-'));
+    try {
+      copyFileSync(join(ROOT, 'CHANGELOG.md'), join(dir, 'CHANGELOG.md'));
+      mkdirSync(join(dir, 'build'));
+      const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+      execFileSync('bash', ['-e', '-c', notes?.run ?? 'exit 1'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, VERSION: version },
+      });
+      const written = readFileSync(join(dir, 'build/release-notes.md'), 'utf8');
+      expect(written).toContain('### Added');
+      expect(written).not.toContain('## [');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('self-test.yml', () => {
+  const selfTest = workflow('self-test.yml');
+  const job = Object.values(selfTest.jobs)[0] as Job;
+
+  it('runs the action from the checkout on ubuntu, windows and macos, in both modes', () => {
+    expect(job.strategy?.matrix.os).toEqual(['ubuntu-latest', 'windows-latest', 'macos-latest']);
+    expect(job.strategy?.matrix.mode).toEqual(['token', 'refresh']);
+    const login = job.steps.find((s) => s.uses === './');
+    // GitHub expressions, not JavaScript templates.
+    const expression = (name: string) => ['$', `{{ env.${name} }}`].join('');
+    expect(login?.with).toMatchObject({
+      host: expression('SELFTEST_HOST'),
+      'client-id': expression('SELFTEST_CLIENT_ID'),
+    });
+  });
+
+  it('cannot need a secret: no secrets, and no id-token permission', () => {
+    expect(text('self-test.yml')).not.toMatch(/secrets\./);
+    expect(selfTest.permissions).toEqual({ contents: 'read' });
+    expect(job.steps.at(-1)).toMatchObject({ if: 'always()', run: 'node build/self-test.mjs stop' });
+  });
+});
+
+describe('dependabot.yml', () => {
+  // No schema for it is published on npm, so its few rules are checked by hand.
+  const config = parse(readFileSync(join(ROOT, '.github/dependabot.yml'), 'utf8')) as {
+    version: number;
+    updates: Array<{ 'package-ecosystem': string; directory: string; schedule: { interval: string } }>;
+  };
+
+  it('updates npm packages and GitHub Actions, weekly', () => {
+    expect(config.version).toBe(2);
+    expect(config.updates.map((u) => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm']);
+    for (const update of config.updates) {
+      expect(update.directory).toBe('/');
+      expect(['daily', 'weekly', 'monthly']).toContain(update.schedule.interval);
+    }
+  });
+});
