@@ -42,7 +42,11 @@ function expectFailed(run: TaskRun): string {
 describe('DatabricksOidcLogin@1, mode token', () => {
   it('logs in with the pipeline identity; a later script step works from the plain variables alone', async () => {
     const run = await runTask('main', emu, {
-      inputs: { host: `${emu.databricks.url}/?o=42`, clientId: emu.servicePrincipal.applicationId },
+      inputs: {
+        mode: 'token',
+        host: `${emu.databricks.url}/?o=42`,
+        clientId: emu.servicePrincipal.applicationId,
+      },
       env: agentEndpoints(emu, { includeConnection: false }),
       tempDirectory: temp,
     });
@@ -81,6 +85,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
       host: { value: emu.databricks.url, secret: false, output: true },
       expiresAt: { value: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), secret: false, output: true },
       principal: { value: emu.servicePrincipal.applicationId, secret: false, output: true },
+      authType: { value: 'oidc', secret: false, output: true },
     });
     expect(configFile.startsWith(temp)).toBe(true);
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
@@ -108,6 +113,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
   it('logs in with a WIF service connection through Entra ID (provider azure)', async () => {
     const run = await runTask('main', emu, {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         tokenSource: 'serviceConnection',
         provider: 'azure',
@@ -136,6 +142,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
   it('logs in with a service connection through Databricks token federation', async () => {
     const run = await runTask('main', emu, {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         tokenSource: 'serviceConnection',
         azureSubscription: emu.serviceConnection.id,
@@ -154,7 +161,11 @@ describe('DatabricksOidcLogin@1, mode token', () => {
   it('reads the host from the DATABRICKS_HOST variable, and gets account tokens', async () => {
     emu.servicePrincipal.policies[1]!.audiences = ['api://AzureADTokenExchange'];
     const run = await runTask('main', emu, {
-      inputs: { clientId: emu.servicePrincipal.applicationId, accountId: emu.databricks.accountId },
+      inputs: {
+        mode: 'token',
+        clientId: emu.servicePrincipal.applicationId,
+        accountId: emu.databricks.accountId,
+      },
       env: { ...agentEndpoints(emu, { includeConnection: false }), DATABRICKS_HOST: emu.databricks.url },
       tempDirectory: temp,
     });
@@ -225,7 +236,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     emu.servicePrincipal.policies.splice(1, 1); // no policy for the pipeline subject
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
+        inputs: { mode: 'token', host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
         env: agentEndpoints(emu, { includeConnection: false }),
       }),
     );
@@ -241,7 +252,12 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('explains AADSTS70021 with the federated credential to add', async () => {
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: emu.databricks.url, provider: 'azure', azureSubscription: emu.serviceConnection.id },
+        inputs: {
+          mode: 'token',
+          host: emu.databricks.url,
+          provider: 'azure',
+          azureSubscription: emu.serviceConnection.id,
+        },
         env: agentEndpoints(emu),
       }),
     );
@@ -257,6 +273,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     const missing = expectFailed(
       await runTask('main', emu, {
         inputs: {
+          mode: 'token',
           host: emu.databricks.url,
           tokenSource: 'serviceConnection',
           azureSubscription: emu.serviceConnection.id,
@@ -268,6 +285,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     const notWif = expectFailed(
       await runTask('main', emu, {
         inputs: {
+          mode: 'token',
           host: emu.databricks.url,
           tokenSource: 'serviceConnection',
           azureSubscription: emu.serviceConnection.id,
@@ -281,6 +299,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     const refused = expectFailed(
       await runTask('main', emu, {
         inputs: {
+          mode: 'token',
           host: emu.databricks.url,
           tokenSource: 'serviceConnection',
           azureSubscription: unauthorised.id,
@@ -298,7 +317,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('fails on a missing host, counting an unexpanded $(DATABRICKS_HOST) as empty, before any request', async () => {
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: '$(DATABRICKS_HOST)' },
+        inputs: { mode: 'token', host: '$(DATABRICKS_HOST)' },
         env: agentEndpoints(emu, { includeConnection: false }),
       }),
     );
@@ -309,7 +328,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('fails clearly when the OIDC endpoint refuses the job token', async () => {
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: emu.databricks.url },
+        inputs: { mode: 'token', host: emu.databricks.url },
         env: agentEndpoints(emu, { includeConnection: false, jobToken: 'not-the-job-token' }),
       }),
     );
@@ -321,7 +340,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('fails clearly on a hanging OIDC endpoint and on a malformed answer', async () => {
     for (let i = 0; i < 4; i++) emu.azureDevOps.inject({ path: oidcPath(), hang: true });
     const hang = await runTask('main', emu, {
-      inputs: { host: emu.databricks.url, timeoutSeconds: '1' },
+      inputs: { mode: 'token', host: emu.databricks.url, timeoutSeconds: '1' },
       env: agentEndpoints(emu, { includeConnection: false }),
     });
     expect(expectFailed(hang)).toContain('[TIMEOUT]');
@@ -331,7 +350,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     expect(
       expectFailed(
         await runTask('main', emu, {
-          inputs: { host: emu.databricks.url },
+          inputs: { mode: 'token', host: emu.databricks.url },
           env: agentEndpoints(emu, { includeConnection: false }),
         }),
       ),

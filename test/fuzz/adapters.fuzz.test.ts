@@ -36,6 +36,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
       const issuedBefore = emu.github.issued.length;
       const run = await runActionStep('main', {
         inputs: {
+          mode: 'token',
           host: hostile.url,
           'client-id': emu.servicePrincipal.applicationId,
           'timeout-seconds': '1',
@@ -87,7 +88,12 @@ describe('fuzz: the built adapters against hostile servers', () => {
       // Odd cases: the Azure DevOps OIDC endpoint itself is hostile (it may echo the job token).
       const hostileOidc = i % 2 === 1;
       const run = await runTask('main', emu, {
-        inputs: { host: hostile.url, clientId: emu.servicePrincipal.applicationId, timeoutSeconds: '1' },
+        inputs: {
+          mode: 'token',
+          host: hostile.url,
+          clientId: emu.servicePrincipal.applicationId,
+          timeoutSeconds: '1',
+        },
         env: {
           ...agentEndpoints(emu, { includeConnection: false, jobToken: hostileOidc ? jobToken : undefined }),
           ...(hostileOidc ? { SYSTEM_COLLECTIONURI: `${hostile.url}/org/` } : {}),

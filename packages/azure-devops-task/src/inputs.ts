@@ -4,6 +4,7 @@ import {
   type MetadataServiceSettings,
   readBooleanInput,
   readChoice,
+  readServiceLifetime,
   readTimeoutSeconds,
 } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
@@ -22,6 +23,8 @@ export interface TaskInputs {
   settings: MetadataServiceSettings;
   tokenSource: 'pipeline' | 'serviceConnection';
   mode: 'token' | 'refresh';
+  /** Mode refresh: the metadata service's safety lifetime. */
+  serviceLifetimeMs: number;
   verify: boolean;
   connection: ServiceConnectionIdentity | undefined;
   job: AzureDevOpsJob;
@@ -84,7 +87,8 @@ export function readTaskInputs(): TaskInputs {
     'pipeline',
   );
   const provider = readChoice('provider', input('provider'), ['databricks', 'azure'] as const, 'databricks');
-  const mode = readChoice('mode', input('mode'), ['token', 'refresh'] as const, 'token');
+  const mode = readChoice('mode', input('mode'), ['token', 'refresh'] as const, 'refresh');
+  const serviceLifetimeMs = readServiceLifetime('serviceLifetimeMinutes', input('serviceLifetimeMinutes'));
   const verify = readBooleanInput('verify', input('verify'), true);
   const timeoutMs = readTimeoutSeconds('timeoutSeconds', input('timeoutSeconds'));
   const connectionId = input('azureSubscription');
@@ -113,6 +117,7 @@ export function readTaskInputs(): TaskInputs {
     },
     tokenSource,
     mode,
+    serviceLifetimeMs,
     verify,
     connection,
     job: {

@@ -22,7 +22,13 @@ export {
   type Provider,
   planLogin,
 } from './login.ts';
-export { assertPrintable, isLoopbackHostname, normalizeHost, normalizeUuid } from './net/host.ts';
+export {
+  assertPrintable,
+  isLoopbackHostname,
+  normalizeAuthority,
+  normalizeHost,
+  normalizeUuid,
+} from './net/host.ts';
 export {
   HttpClient,
   type HttpRequest,
@@ -30,21 +36,30 @@ export {
   type HttpSettings,
   parseRetryAfter,
 } from './net/http.ts';
+export { requestMetadataToken } from './serve/metadata-client.ts';
 export {
+  METADATA_ANSWER_WITHIN_MS,
   METADATA_SERVICE_MAX_LIFETIME_MS,
   type MetadataServer,
+  type MetadataServerOptions,
+  sameHost,
   startMetadataServer,
 } from './serve/metadata-server.ts';
 export {
+  createPrivateFile,
   isProcessAlive,
   launchMetadataService,
   type MetadataServiceLaunch,
   type MetadataServiceSettings,
+  metadataServiceEnvironment,
   type RunningMetadataService,
+  type StopOutcome,
   serveMetadataService,
   stopMetadataService,
+  stopOwnMetadataService,
+  takeServiceLog,
 } from './serve/metadata-service-process.ts';
-export { TokenProvider } from './serve/token-provider.ts';
+export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenProviderOptions } from './serve/token-provider.ts';
 export {
   AZURE_DEVOPS_AUDIENCE,
   type AzureDevOpsJob,
@@ -55,4 +70,10 @@ export { environmentIdTokenSource } from './sources/environment.ts';
 export { fileIdTokenSource } from './sources/file.ts';
 export { githubIdTokenSource } from './sources/github.ts';
 export type { IdTokenSource } from './sources/id-token-source.ts';
-export { readBooleanInput, readChoice, readTimeoutSeconds } from './step-inputs.ts';
+export {
+  DEFAULT_SERVICE_LIFETIME_MINUTES,
+  readBooleanInput,
+  readChoice,
+  readServiceLifetime,
+  readTimeoutSeconds,
+} from './step-inputs.ts';

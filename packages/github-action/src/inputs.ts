@@ -1,5 +1,10 @@
 import * as core from '@actions/core';
-import { readBooleanInput, readChoice, readTimeoutSeconds } from '@databricks-oidc-login/core';
+import {
+  readBooleanInput,
+  readChoice,
+  readServiceLifetime,
+  readTimeoutSeconds,
+} from '@databricks-oidc-login/core';
 
 export type Mode = 'token' | 'refresh';
 
@@ -16,6 +21,8 @@ export interface ActionInputs {
   verify: boolean;
   exportEnv: boolean;
   timeoutMs: number;
+  /** Mode refresh: the metadata service's safety lifetime. */
+  serviceLifetimeMs: number;
 }
 
 /** Reads INPUT_* the way the runner sets them; defaults mirror action.yml. */
@@ -28,9 +35,13 @@ export function readActionInputs(env: NodeJS.ProcessEnv): ActionInputs {
     provider: core.getInput('provider') || 'databricks',
     tenantId: core.getInput('tenant-id') || env.AZURE_TENANT_ID || '',
     authorityHost: core.getInput('authority-host') || env.AZURE_AUTHORITY_HOST || '',
-    mode: readChoice('mode', core.getInput('mode'), ['token', 'refresh'] as const, 'token'),
+    mode: readChoice('mode', core.getInput('mode'), ['token', 'refresh'] as const, 'refresh'),
     verify: readBooleanInput('verify', core.getInput('verify'), true),
     exportEnv: readBooleanInput('export-env', core.getInput('export-env'), true),
     timeoutMs: readTimeoutSeconds('timeout-seconds', core.getInput('timeout-seconds')),
+    serviceLifetimeMs: readServiceLifetime(
+      'service-lifetime-minutes',
+      core.getInput('service-lifetime-minutes'),
+    ),
   };
 }

@@ -1,5 +1,18 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
 import type { Credential } from '../exchange/credential.ts';
 import { describeFailure, LoginError } from '../explain/errors.ts';
 import { type Logger, redactingLogger } from '../explain/logger.ts';
@@ -7,7 +20,7 @@ import { SecretRegistry } from '../explain/redaction.ts';
 import { httpForOneLogin, type LoginOptions, obtainCredential, planLogin } from '../login.ts';
 import { HttpClient } from '../net/http.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
-import { startMetadataServer } from './metadata-server.ts';
+import { IDENTIFY_HEADER, startMetadataServer } from './metadata-server.ts';
 import { TokenProvider } from './token-provider.ts';
 
 /** The serialisable settings a login step hands its metadata service. */
@@ -16,15 +29,17 @@ export type MetadataServiceSettings = Pick<
   'host' | 'clientId' | 'accountId' | 'audience' | 'provider' | 'tenantId' | 'authorityHost' | 'timeoutMs'
 >;
 
-/** Sent over IPC, never through argv or env: it holds the first token. */
+/** Sent over IPC, never through argv or env: it holds the first token and the CI job token. */
 interface Handoff {
   settings: MetadataServiceSettings;
   audience: string;
   credential: { token: string; expiresAt: string };
-  /** Where the service writes its (redacted) log, 0600. */
-  logFile?: string | undefined;
   /** What the adapter's service needs to rebuild its token source (may hold the CI job token). */
   source?: unknown;
+  maxLifetimeMs?: number | undefined;
+  /** The CI worker that ran the login step: when it is gone, so is the job. */
+  watchPid?: number | undefined;
+  debug?: boolean | undefined;
 }
 
 type ServiceMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string };
@@ -32,9 +47,12 @@ type ServiceMessage = { type: 'ready'; url: string } | { type: 'failed'; message
 export interface RunningMetadataService {
   url: string;
   pid: number;
+  /** The service's log (0600, created exclusively), when one was asked for. */
+  logFile?: string | undefined;
 }
 
 const START_TIMEOUT_MS = 15_000;
+const WORKER_POLL_MS = 5_000;
 
 /**
  * Starts `script` as a detached process that outlives this step, hands it the first
@@ -48,29 +66,134 @@ export interface MetadataServiceLaunch {
   audience: string;
   /** The URL is registered here the moment it is known, before anything could print it. */
   secrets: SecretRegistry;
+  /** A folder for the service's log; its file gets a random name. */
+  logDirectory?: string | undefined;
+  /** An exact log path instead (created exclusively: an existing file or symlink is an error). */
   logFile?: string | undefined;
   /** What the service needs to rebuild the token source (see serveMetadataService). */
   source?: unknown;
+  /** The safety limit: the service stops by itself after this long (default 5 days). */
+  maxLifetimeMs?: number | undefined;
+  /** Log debug lines (every request) too. */
+  debug?: boolean | undefined;
+  /** The environment to reduce for the service (default process.env). */
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+/**
+ * What the detached service keeps of the step's environment: what refreshing needs (proxy and
+ * CA settings, and what Node needs to run), never the CI's job tokens (ACTIONS_RUNTIME_TOKEN,
+ * ACTIONS_ID_TOKEN_REQUEST_TOKEN, SYSTEM_ACCESSTOKEN), which the service gets over IPC if at all.
+ */
+export function metadataServiceEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const keep = new Set([
+    'PATH',
+    'HOME',
+    'TMPDIR',
+    'TEMP',
+    'TMP',
+    'SYSTEMROOT',
+    'WINDIR',
+    'COMSPEC',
+    'LANG',
+    'TZ',
+    'HTTPS_PROXY',
+    'HTTP_PROXY',
+    'NO_PROXY',
+    'ALL_PROXY',
+    'NODE_USE_ENV_PROXY',
+    'NODE_EXTRA_CA_CERTS',
+    'NODE_TLS_REJECT_UNAUTHORIZED',
+    'NODE_OPTIONS',
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+  ]);
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && keep.has(name.toUpperCase())) kept[name] = value;
+  }
+  return kept;
+}
+
+/** O_NOFOLLOW where the platform has it (not on Windows). */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/**
+ * Creates a file only this user can read, and only if nothing (no file, no symlink) is at
+ * `path` yet: a planted symlink cannot redirect what we write. Returns its descriptor.
+ */
+export function createPrivateFile(path: string): number {
+  return openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | NO_FOLLOW,
+    0o600,
+  );
+}
+
+const MAX_LOG_SHOWN = 256 * 1024;
+
+/**
+ * Reads the service's log and removes it. A symlink or anything but a regular file is removed
+ * unread (the symlink itself, never its target). Returns the text (its last 256 KiB), or
+ * undefined when there was nothing to read.
+ */
+export function takeServiceLog(path: string): string | undefined {
+  let text: string | undefined;
+  try {
+    if (!lstatSync(path).isFile()) return undefined;
+    const fd = openSync(path, constants.O_RDONLY | NO_FOLLOW);
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, MAX_LOG_SHOWN);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      text = (size > length ? '(earlier lines left out)\n' : '') + buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(path, { force: true });
+  }
+  return text;
 }
 
 export async function launchMetadataService(launch: MetadataServiceLaunch): Promise<RunningMetadataService> {
-  const { script, settings, credential, audience, logFile, source } = launch;
-  const child = spawn(process.execPath, [script], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    env: process.env,
-  });
-  const handoff: Handoff = {
-    settings,
-    audience,
-    credential: { token: credential.token, expiresAt: credential.expiresAt.toISOString() },
-    logFile,
-    source,
-  };
+  const { script, settings, credential, audience, source } = launch;
   const failed = (why: string) =>
     new LoginError('METADATA_SERVICE_FAILED', `Failed to start the local metadata service: ${why}`, {
       hint: 'Use mode: token, or re-run with debug logging and report the log.',
     });
+  const logFile =
+    launch.logFile ??
+    (launch.logDirectory
+      ? join(launch.logDirectory, `databricks-oidc-login-${randomBytes(12).toString('hex')}.log`)
+      : undefined);
+  let logFd: number | undefined;
+  if (logFile) {
+    try {
+      logFd = createPrivateFile(logFile);
+    } catch (error) {
+      throw failed(`cannot create its log file ${logFile} (${(error as NodeJS.ErrnoException).code})`);
+    }
+  }
+  const output = logFd ?? 'ignore';
+  const child = spawn(process.execPath, [script], {
+    detached: true,
+    stdio: ['ignore', output, output, 'ipc'],
+    env: metadataServiceEnvironment(launch.env ?? process.env),
+  });
+  if (logFd !== undefined) closeSync(logFd); // the service holds its own copy
+  const handoff: Handoff = {
+    settings,
+    audience,
+    credential: { token: credential.token, expiresAt: credential.expiresAt.toISOString() },
+    source,
+    maxLifetimeMs: launch.maxLifetimeMs,
+    watchPid: process.ppid > 1 ? process.ppid : undefined,
+    debug: launch.debug,
+  };
   try {
     const message = await new Promise<ServiceMessage>((resolve, reject) => {
       const timer = setTimeout(
@@ -96,9 +219,10 @@ export async function launchMetadataService(launch: MetadataServiceLaunch): Prom
     const pid = child.pid;
     if (pid === undefined) throw failed('it has no process ID');
     await probe(message.url, settings.host);
-    return { url: message.url, pid };
+    return { url: message.url, pid, logFile };
   } catch (error) {
     child.kill('SIGKILL');
+    if (logFile) rmSync(logFile, { force: true });
     throw error;
   } finally {
     child.removeAllListeners();
@@ -109,7 +233,7 @@ export async function launchMetadataService(launch: MetadataServiceLaunch): Prom
 
 /** Asks the new service for a token exactly as an SDK would. */
 async function probe(url: string, host: string): Promise<void> {
-  const http = new HttpClient({ timeoutMs: 5_000, maxAttempts: 3 });
+  const http = new HttpClient({ timeoutMs: 10_000, maxAttempts: 3 });
   const response = await http.send({
     method: 'GET',
     url,
@@ -127,48 +251,103 @@ async function probe(url: string, host: string): Promise<void> {
   }
 }
 
-function fileLogger(path: string | undefined): Logger {
+/** Log lines go to stdout, which the launching step pointed at the private log file. */
+function outputLogger(debug: boolean): Logger {
   const write = (level: string, message: string) => {
-    if (!path) return;
     try {
-      appendFileSync(path, `${new Date().toISOString()} ${level} ${message}\n`, { mode: 0o600 });
+      writeSync(1, `${new Date().toISOString()} ${level} ${message}\n`);
     } catch {
       // Logging must never take the service down.
     }
   };
-  return { info: (m) => write('info', m), warn: (m) => write('warn', m), debug: (m) => write('debug', m) };
+  return {
+    info: (m) => write('info', m),
+    warn: (m) => write('warn', m),
+    debug: (m) => (debug ? write('debug', m) : undefined),
+  };
 }
 
 /**
- * The service process's main: waits for the handoff, serves tokens, exits when signalled or
- * after its maximum lifetime. `idTokenSource` rebuilds the CI's token source from the `source`
- * payload the login step handed over (or from this process's env).
+ * The service process's main: waits for the handoff, serves tokens, exits when signalled,
+ * when the CI worker that started it is gone, or after its maximum lifetime. `idTokenSource`
+ * rebuilds the CI's token source from the `source` payload the login step handed over, and
+ * registers any job token in it with `secrets`.
  */
-export function serveMetadataService(idTokenSource: (source: unknown) => IdTokenSource): void {
+export function serveMetadataService(
+  idTokenSource: (source: unknown, secrets: SecretRegistry) => IdTokenSource,
+): void {
   process.once('message', async (raw) => {
     const handoff = raw as Handoff;
     const secrets = new SecretRegistry();
     secrets.register(handoff.credential.token);
-    const log = redactingLogger(fileLogger(handoff.logFile), secrets);
+    const log = redactingLogger(outputLogger(handoff.debug === true), secrets);
     try {
       const plan = planLogin({ ...handoff.settings, audience: handoff.audience });
-      const context = { idTokenSource: idTokenSource(handoff.source), secrets, log };
+      const source = idTokenSource(handoff.source, secrets);
+      // Keep only secrets that can still appear: ID tokens of the last two refreshes, and
+      // access tokens until they expire. Without this the registry grows with every refresh.
+      let idTokens: string[] = [];
+      let previousIdTokens: string[] = [];
+      const tracked: IdTokenSource = {
+        description: source.description,
+        fixedAudience: source.fixedAudience,
+        getIdToken: async (audience, http) => {
+          const token = await source.getIdToken(audience, http);
+          idTokens.push(token);
+          return token;
+        },
+      };
+      const first = { token: handoff.credential.token, expiresAt: new Date(handoff.credential.expiresAt) };
+      let issued: Credential[] = [first];
+      const context = { idTokenSource: tracked, secrets, log };
       const audience = { audience: handoff.audience, source: 'the login step' };
-      const provider = new TokenProvider(
-        async () =>
-          (await obtainCredential(plan, audience, context, httpForOneLogin(plan, context))).credential,
-        { token: handoff.credential.token, expiresAt: new Date(handoff.credential.expiresAt) },
-      );
+      const refresh = async (): Promise<Credential> => {
+        for (const token of previousIdTokens) secrets.forget(token);
+        previousIdTokens = idTokens;
+        idTokens = [];
+        const now = Date.now();
+        for (const old of issued) if (old.expiresAt.getTime() <= now) secrets.forget(old.token);
+        issued = issued.filter((c) => c.expiresAt.getTime() > now);
+        try {
+          const { credential } = await obtainCredential(
+            plan,
+            audience,
+            context,
+            httpForOneLogin(plan, context),
+          );
+          issued.push(credential);
+          log.info(
+            `Refreshed the token; it expires at ${credential.expiresAt.toISOString()}. ${secrets.size} secrets kept for redaction.`,
+          );
+          return credential;
+        } catch (error) {
+          log.warn(`Token refresh failed: ${secrets.redact(describeFailure(error)).split('\n')[0]}`);
+          throw error;
+        }
+      };
+      const provider = new TokenProvider(refresh, first);
       const server = await startMetadataServer({
         host: plan.host,
         provider,
         secrets,
         log,
+        maxLifetimeMs: handoff.maxLifetimeMs,
         onClose: () => process.exit(0),
       });
       const stop = () => void server.close();
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      const worker = handoff.watchPid;
+      if (worker) {
+        const watch = setInterval(() => {
+          if (isProcessAlive(worker)) return;
+          clearInterval(watch);
+          log.info(
+            `The CI worker (pid ${worker}) that started this service is gone, so is the job: stopping.`,
+          );
+          stop();
+        }, WORKER_POLL_MS);
+      }
       log.info(`Metadata service for ${plan.host} started, pid ${process.pid}.`);
       process.send?.({ type: 'ready', url: server.url } satisfies ServiceMessage);
     } catch (error) {
@@ -217,4 +396,82 @@ export async function stopMetadataService(pid: number): Promise<boolean> {
   }
   await new Promise((resolve) => setTimeout(resolve, 100));
   return !isProcessAlive(pid);
+}
+
+/** What a post step found and did; `message` says it in plain words. */
+export interface StopOutcome {
+  outcome: 'stopped' | 'already-gone' | 'not-ours' | 'did-not-stop';
+  message: string;
+}
+
+/** The PID the service at `url` reports for itself, or undefined when nothing there answers as one. */
+function identify(url: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      resolve(undefined);
+      return;
+    }
+    if (target.protocol !== 'http:') {
+      resolve(undefined);
+      return;
+    }
+    const req = request(
+      target,
+      { method: 'GET', headers: { [IDENTIFY_HEADER]: '1' }, timeout: 3_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < 1024) body += chunk;
+        });
+        res.on('end', () => {
+          try {
+            const answer = JSON.parse(body) as { service?: unknown; pid?: unknown };
+            const ours = res.statusCode === 200 && answer.service === 'databricks-oidc-login';
+            resolve(ours && typeof answer.pid === 'number' ? answer.pid : undefined);
+          } catch {
+            resolve(undefined);
+          }
+        });
+        res.on('error', () => resolve(undefined));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/**
+ * The post steps' stop: signals `pid` only after the service at its secret `url` confirmed
+ * that it runs as that PID, so a reused PID or a tampered state never gets a signal. Says
+ * whether the service was stopped, was already gone, or the PID belongs to something else.
+ */
+export async function stopOwnMetadataService(pid: number, url: string | undefined): Promise<StopOutcome> {
+  const confirmed = url ? await identify(url) : undefined;
+  if (confirmed === pid) {
+    return (await stopMetadataService(pid))
+      ? { outcome: 'stopped', message: `Stopped the local metadata service (pid ${pid}).` }
+      : {
+          outcome: 'did-not-stop',
+          message: `The local metadata service (pid ${pid}) did not stop; the runner ends it with the job.`,
+        };
+  }
+  if (!isProcessAlive(pid)) {
+    return {
+      outcome: 'already-gone',
+      message: `The local metadata service (pid ${pid}) had already stopped; nothing to do.`,
+    };
+  }
+  const why =
+    confirmed === undefined
+      ? 'it does not answer as the metadata service this job started'
+      : `the metadata service this job started runs as pid ${confirmed}`;
+  return {
+    outcome: 'not-ours',
+    message: `Left pid ${pid} alone: ${why}, so that PID belongs to another process.`,
+  };
 }
