@@ -210,7 +210,7 @@ export function maskedBeforeUse(run: TaskRun, secret: string): boolean {
       (l, i) =>
         !l.includes(secret) ||
         i === maskLine ||
-        (i > maskLine && /^##vso\[task\.(setvariable|setsecret|debug)/.test(l)),
+        (i > maskLine && /^##vso\[task\.(setvariable|settaskvariable|setsecret|debug)/.test(l)),
     ) && !run.stderr.includes(secret)
   );
 }

@@ -170,6 +170,39 @@ describe('GitHub Action, default inputs (mode refresh)', () => {
   }, 120_000);
 });
 
+describe('GitHub Action, provider azure', () => {
+  it('exchanges at an Entra authority that has a path (ADFS, Azure Stack), also when refreshing', async () => {
+    emu = await startEmulators();
+    const e = emu;
+    e.entra.authorityPath = '/adfs';
+    e.entra.tokenLifetimeSeconds = 4;
+    const run = await runActionStep('main', {
+      inputs: {
+        host: e.databricks.url,
+        provider: 'azure',
+        'tenant-id': e.entra.tenantId,
+        'client-id': e.servicePrincipal.applicationId,
+        'authority-host': `${e.entra.url}/adfs/`,
+      },
+      env: e.github.env,
+      runnerTemp,
+    });
+    const pid = Number(run.state['metadata-service-pid']);
+    if (pid) started.push(pid);
+    expect(run.errors).toEqual([]);
+    const tokenPath = `/adfs/${e.entra.tenantId}/oauth2/v2.0/token`;
+    expect(e.entra.requestsTo(tokenPath)).toHaveLength(1);
+    expect(run.stdout).toContain(`Exchanging it with Microsoft Entra ID at ${e.entra.url}${tokenPath}`);
+    await sleep(Date.parse(run.outputs['expires-at'] ?? '') - Date.now() + 300);
+    const shell = await runLaterShellStep(run, 'databricks-oidc-token');
+    expect(shell.code).toBe(0);
+    expect(await scimMe(e.databricks.url, shell.stdout.trim())).toBe(200);
+    expect(await runSdkMe(run.exportedEnv)).toMatchObject({ userName: e.servicePrincipal.applicationId });
+    expect(e.entra.requestsTo(tokenPath).length).toBeGreaterThanOrEqual(2);
+    expect(e.entra.requests.filter((r) => !r.path.startsWith('/adfs/'))).toEqual([]);
+  }, 60_000);
+});
+
 describe('GitHub Action, the metadata service under faults', () => {
   it('keeps serving the cached token while upstream hangs or answers 503, with bounded upstream attempts, then refreshes', async () => {
     // 90 s tokens: the service refreshes once less than 45 s remain, and serves the cached one while over 30 s remain.
