@@ -67,6 +67,7 @@ describe('the service environment', () => {
         NO_PROXY: 'localhost',
         NODE_EXTRA_CA_CERTS: '/etc/ca.pem',
         SSL_CERT_FILE: '/etc/ssl.pem',
+        RUNNER_TRACKING_ID: 'github_1',
         ACTIONS_RUNTIME_TOKEN: 'x',
         ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'x',
         ACTIONS_ID_TOKEN_REQUEST_URL: 'x',
@@ -83,6 +84,7 @@ describe('the service environment', () => {
       NO_PROXY: 'localhost',
       NODE_EXTRA_CA_CERTS: '/etc/ca.pem',
       SSL_CERT_FILE: '/etc/ssl.pem',
+      RUNNER_TRACKING_ID: 'github_1', // the runner's end-of-job cleanup finds the service by it
     });
   });
 });

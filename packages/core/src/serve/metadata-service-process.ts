@@ -37,8 +37,6 @@ interface Handoff {
   /** What the adapter's service needs to rebuild its token source (may hold the CI job token). */
   source?: unknown;
   maxLifetimeMs?: number | undefined;
-  /** The CI worker that ran the login step: when it is gone, so is the job. */
-  watchPid?: number | undefined;
   debug?: boolean | undefined;
 }
 
@@ -52,7 +50,6 @@ export interface RunningMetadataService {
 }
 
 const START_TIMEOUT_MS = 15_000;
-const WORKER_POLL_MS = 5_000;
 
 /**
  * Starts `script` as a detached process that outlives this step, hands it the first
@@ -82,8 +79,10 @@ export interface MetadataServiceLaunch {
 
 /**
  * What the detached service keeps of the step's environment: what refreshing needs (proxy and
- * CA settings, and what Node needs to run), never the CI's job tokens (ACTIONS_RUNTIME_TOKEN,
- * ACTIONS_ID_TOKEN_REQUEST_TOKEN, SYSTEM_ACCESSTOKEN), which the service gets over IPC if at all.
+ * CA settings, and what Node needs to run), and the markers by which the runner and the agent
+ * find leftover processes at the end of the job (RUNNER_TRACKING_ID, VSTS_PROCESS_LOOKUP_ID).
+ * Never the CI's job tokens (ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+ * SYSTEM_ACCESSTOKEN): the service gets what it needs of those over IPC.
  */
 export function metadataServiceEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const keep = new Set([
@@ -107,6 +106,8 @@ export function metadataServiceEnvironment(env: NodeJS.ProcessEnv): Record<strin
     'NODE_OPTIONS',
     'SSL_CERT_FILE',
     'SSL_CERT_DIR',
+    'RUNNER_TRACKING_ID',
+    'VSTS_PROCESS_LOOKUP_ID',
   ]);
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
@@ -191,7 +192,6 @@ export async function launchMetadataService(launch: MetadataServiceLaunch): Prom
     credential: { token: credential.token, expiresAt: credential.expiresAt.toISOString() },
     source,
     maxLifetimeMs: launch.maxLifetimeMs,
-    watchPid: process.ppid > 1 ? process.ppid : undefined,
     debug: launch.debug,
   };
   try {
@@ -268,8 +268,8 @@ function outputLogger(debug: boolean): Logger {
 }
 
 /**
- * The service process's main: waits for the handoff, serves tokens, exits when signalled,
- * when the CI worker that started it is gone, or after its maximum lifetime. `idTokenSource`
+ * The service process's main: waits for the handoff, serves tokens, exits when signalled or
+ * after its maximum lifetime. `idTokenSource`
  * rebuilds the CI's token source from the `source` payload the login step handed over, and
  * registers any job token in it with `secrets`.
  */
@@ -337,17 +337,6 @@ export function serveMetadataService(
       const stop = () => void server.close();
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
-      const worker = handoff.watchPid;
-      if (worker) {
-        const watch = setInterval(() => {
-          if (isProcessAlive(worker)) return;
-          clearInterval(watch);
-          log.info(
-            `The CI worker (pid ${worker}) that started this service is gone, so is the job: stopping.`,
-          );
-          stop();
-        }, WORKER_POLL_MS);
-      }
       log.info(`Metadata service for ${plan.host} started, pid ${process.pid}.`);
       process.send?.({ type: 'ready', url: server.url } satisfies ServiceMessage);
     } catch (error) {
