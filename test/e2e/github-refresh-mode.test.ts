@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import {
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -148,6 +149,15 @@ describe('GitHub Action, default inputs (mode refresh)', () => {
       expect(shell.stdout).not.toBe(first);
       expect(await scimMe(e.databricks.url, shell.stdout)).toBe(200);
     }
+    // The README's curl line, as a later step runs it (where curl is installed, as on every hosted runner).
+    if (existsSync('/usr/bin/curl')) {
+      const curl = await runLaterShellStep(
+        run,
+        'curl -sf -H "Authorization: Bearer $(databricks-oidc-token)" "$DATABRICKS_HOST/api/2.0/preview/scim/v2/Me"',
+      );
+      expect(curl.code).toBe(0);
+      expect(JSON.parse(curl.stdout)).toMatchObject({ userName: e.servicePrincipal.applicationId });
+    }
     expect(await scimMe(e.databricks.url, first)).toBe(401); // the first token did expire
     expect(seen.size).toBeGreaterThanOrEqual(4);
     expect(e.github.issued.length).toBeGreaterThanOrEqual(4); // a fresh ID token per refresh
@@ -168,6 +178,23 @@ describe('GitHub Action, default inputs (mode refresh)', () => {
     expect(sizes.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(6);
   }, 120_000);
+});
+
+describe('GitHub Action, mode refresh inputs', () => {
+  it('refuses a service lifetime that is not a number of minutes, before any request', async () => {
+    emu = await startEmulators();
+    const run = await runActionStep('main', {
+      inputs: { host: emu.databricks.url, 'service-lifetime-minutes': '5 days' },
+      env: emu.github.env,
+      runnerTemp,
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.errors[0]).toContain(
+      'Failed to read input service-lifetime-minutes: "5 days" is not a number of minutes [INPUT_INVALID]',
+    );
+    expect(emu.github.requests).toHaveLength(0);
+    expect(run.state).toEqual({});
+  });
 });
 
 describe('GitHub Action, provider azure', () => {
