@@ -46,19 +46,20 @@ export {
   startMetadataServer,
 } from './serve/metadata-server.ts';
 export {
-  createPrivateFile,
-  isProcessAlive,
   launchMetadataService,
   type MetadataServiceLaunch,
   type MetadataServiceSettings,
   metadataServiceEnvironment,
   type RunningMetadataService,
-  type StopOutcome,
   serveMetadataService,
+} from './serve/metadata-service-process.ts';
+export { createPrivateFile, takeServiceLog } from './serve/service-log.ts';
+export {
+  isProcessAlive,
+  type StopOutcome,
   stopMetadataService,
   stopOwnMetadataService,
-  takeServiceLog,
-} from './serve/metadata-service-process.ts';
+} from './serve/service-stop.ts';
 export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenProviderOptions } from './serve/token-provider.ts';
 export {
   AZURE_DEVOPS_AUDIENCE,
