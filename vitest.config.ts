@@ -6,6 +6,7 @@ export default defineConfig({
   define: releaseDefines,
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // Each e2e test starts its own emulators and child processes; two cores, so stay modest.

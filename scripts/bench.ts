@@ -116,6 +116,7 @@ try {
     HOME: dir,
     ...files,
     ...actionDefaults(),
+    INPUT_MODE: 'token', // the login alone; mode refresh would leave a service per run
     INPUT_HOST: emu.databricks.url,
     'INPUT_CLIENT-ID': emu.servicePrincipal.applicationId,
     ...emu.github.env,

@@ -1,5 +1,7 @@
 // Builds the committed GitHub Action bundles (dist/) and the uncommitted dev tools (build/).
 // Output must be byte-for-byte reproducible: CI rebuilds and fails if dist/ differs.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { releaseDefines } from './release-info.mjs';
 
@@ -22,7 +24,50 @@ const stubUndici = {
   },
 };
 
+// `databricks-oidc-token` for later steps: a bundled node script, a POSIX shell wrapper (sh,
+// dash, macOS bash 3.2, Git Bash) and a .cmd (cmd.exe, PowerShell) in the same folder.
+const TOKEN_COMMAND_SH = `#!/bin/sh
+# databricks-oidc-token: prints a fresh Databricks access token from this job's local metadata
+# service (DATABRICKS_METADATA_SERVICE_URL, DATABRICKS_HOST), set by databricks-oidc-login.
+#   curl -H "Authorization: Bearer $(databricks-oidc-token)" "$DATABRICKS_HOST/api/2.0/..."
+if ! command -v node >/dev/null 2>&1; then
+  echo "databricks-oidc-token: node is not on PATH; install Node.js 20 or later (e.g. actions/setup-node)" >&2
+  exit 127
+fi
+exec node "$(dirname "$0")/databricks-oidc-token.cjs" "$@"
+`;
+const TOKEN_COMMAND_CMD = [
+  '@echo off',
+  "rem databricks-oidc-token: prints a fresh Databricks access token from this job's local metadata service.",
+  'rem %~dp0 is this folder, with its trailing backslash; the quotes keep spaces in the path.',
+  'node "%~dp0databricks-oidc-token.cjs" %*',
+  'exit /b %ERRORLEVEL%',
+  '',
+].join('\r\n');
+
+function writeTokenCommandWrappers(dir) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'databricks-oidc-token'), TOKEN_COMMAND_SH);
+  chmodSync(join(dir, 'databricks-oidc-token'), 0o755);
+  writeFileSync(join(dir, 'databricks-oidc-token.cmd'), TOKEN_COMMAND_CMD);
+}
+const TASK_DIR = 'azure-devops-extension/DatabricksOidcLoginV1';
+writeTokenCommandWrappers('dist/bin');
+writeTokenCommandWrappers(join(TASK_DIR, 'bin'));
+
+const tokenCommand = {
+  ...node,
+  entryPoints: { 'databricks-oidc-token': 'packages/core/src/serve/databricks-oidc-token.ts' },
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  minify: true,
+  legalComments: 'none',
+  plugins: [stubUndici],
+};
+
 await Promise.all([
+  build({ ...tokenCommand, outdir: 'dist/bin' }),
+  build({ ...tokenCommand, outdir: join(TASK_DIR, 'bin') }),
   build({
     ...node,
     entryPoints: {
@@ -47,7 +92,7 @@ await Promise.all([
       post: 'packages/azure-devops-task/src/post.ts',
       'metadata-service': 'packages/azure-devops-task/src/metadata-service.ts',
     },
-    outdir: 'azure-devops-extension/DatabricksOidcLoginV1',
+    outdir: TASK_DIR,
     format: 'cjs',
     minify: true,
     legalComments: 'none',

@@ -18,9 +18,15 @@ async function githubDemo(emu: Emulators): Promise<void> {
   console.log(`Emulated GitHub runner ${emu.github.url}, Databricks workspace ${emu.databricks.url}`);
   console.log(`Service principal ${emu.servicePrincipal.applicationId} has a federation policy for`);
   console.log(`  ${JSON.stringify(emu.servicePrincipal.policies[0])}\n`);
-  console.log(bold('$ node dist/main.cjs   (with: host, client-id; permissions: id-token: write)'));
+  console.log(
+    bold('$ node dist/main.cjs   (with: host, client-id, mode: token; permissions: id-token: write)'),
+  );
   const run = await runActionStep('main', {
-    inputs: { host: `${emu.databricks.url}/?o=1234567890`, 'client-id': emu.servicePrincipal.applicationId },
+    inputs: {
+      mode: 'token',
+      host: `${emu.databricks.url}/?o=1234567890`,
+      'client-id': emu.servicePrincipal.applicationId,
+    },
     env: emu.github.env,
   });
   const secrets = [...run.masks];
@@ -61,7 +67,7 @@ async function azureDevOpsDemo(emu: Emulators): Promise<void> {
   console.log(bold('\n== Azure DevOps task DatabricksOidcLogin@1: the pipeline identity, mode token =='));
   console.log(
     bold(
-      '$ node DatabricksOidcLoginV1/main.js   (inputs: host, clientId; the agent provides SYSTEMVSSCONNECTION)',
+      '$ node DatabricksOidcLoginV1/main.js   (inputs: host, clientId, mode: token; the agent provides SYSTEMVSSCONNECTION)',
     ),
   );
   // Agent.TempDirectory lives as long as the job: the config file must outlive the task.
@@ -75,7 +81,7 @@ async function azureDevOpsDemo(emu: Emulators): Promise<void> {
 
 async function azureDevOpsTask(emu: Emulators, agentTemp: string): Promise<void> {
   const run = await runTask('main', emu, {
-    inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
+    inputs: { mode: 'token', host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
     env: agentEndpoints(emu, { includeConnection: false }),
     tempDirectory: agentTemp,
   });

@@ -66,6 +66,7 @@ describe('GitHub Action: auth-type', () => {
   it('auto without ID-token variables but with a client secret: OAuth M2M, with a warning that says why and how to enable OIDC', async () => {
     const run = await runActionStep('main', {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         'client-id': emu.servicePrincipal.applicationId,
         'client-secret': CLIENT_SECRET,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Emulators } from '../emulators/index.ts';
 import { ROOT } from './github-runner.ts';
-import { runNodeScript } from './node-process.ts';
+import { runNodeScript, runProcess } from './node-process.ts';
+import { trackStartedService } from './started-services.ts';
 
 export const TASK_DIR = join(ROOT, 'azure-devops-extension', 'DatabricksOidcLoginV1');
 
@@ -32,6 +33,8 @@ export interface TaskRun {
   /** Values registered with task.setsecret, in order. */
   secrets: string[];
   taskVariables: Record<string, string>;
+  /** Folders prepended to PATH for later steps (task.prependpath), in order. */
+  prependedPaths: string[];
   result: { status: string; message: string } | undefined;
   /** Commands the agent would refuse under task.json `restrictions`, with the agent's warning. */
   blocked: string[];
@@ -162,7 +165,13 @@ export function taskDefaults(): Record<string, string> {
 /** The endpoint variables the agent gives a task: SYSTEMVSSCONNECTION, and the service connection. */
 export function agentEndpoints(
   emu: Emulators,
-  options: { scheme?: string; includeConnection?: boolean; jobToken?: string | undefined } = {},
+  options: {
+    scheme?: string;
+    includeConnection?: boolean;
+    jobToken?: string | undefined;
+    /** The connection's activeDirectoryAuthority; default the Entra emulator's root. */
+    authority?: string;
+  } = {},
 ): Record<string, string> {
   const token = options.jobToken ?? emu.azureDevOps.jobAccessToken;
   const env: Record<string, string> = {
@@ -187,7 +196,7 @@ export function agentEndpoints(
       [`ENDPOINT_AUTH_SCHEME_${id}`]: scheme,
       [`ENDPOINT_AUTH_PARAMETER_${id}_TENANTID`]: parameters.tenantid,
       [`ENDPOINT_AUTH_PARAMETER_${id}_SERVICEPRINCIPALID`]: parameters.serviceprincipalid,
-      [`ENDPOINT_DATA_${id}_ACTIVEDIRECTORYAUTHORITY`]: `${emu.entra.url}/`,
+      [`ENDPOINT_DATA_${id}_ACTIVEDIRECTORYAUTHORITY`]: options.authority ?? `${emu.entra.url}/`,
       [`ENDPOINT_DATA_${id}_ENVIRONMENT`]: 'AzureCloud',
     });
   }
@@ -251,6 +260,7 @@ export async function runTask(
       }
       if (c.name === 'task.settaskvariable') taskVariables[c.properties.variable ?? ''] = c.data;
     }
+    trackStartedService(taskVariables.metadataServicePid);
     const complete = commands.filter((c) => c.name === 'task.complete').at(-1);
     return {
       code,
@@ -260,6 +270,7 @@ export async function runTask(
       variables,
       secrets: commands.filter((c) => c.name === 'task.setsecret').map((c) => c.data),
       taskVariables,
+      prependedPaths: commands.filter((c) => c.name === 'task.prependpath').map((c) => c.data),
       result: complete ? { status: complete.properties.result ?? '', message: complete.data } : undefined,
       blocked,
       durationMs: Date.now() - started,
@@ -291,7 +302,27 @@ export function maskedBeforeUse(run: TaskRun, secret: string): boolean {
       (l, i) =>
         !l.includes(secret) ||
         i === maskLine ||
-        (i > maskLine && /^##vso\[task\.(setvariable|setsecret|debug)/.test(l)),
+        (i > maskLine && /^##vso\[task\.(setvariable|settaskvariable|setsecret|debug)/.test(l)),
     ) && !run.stderr.includes(secret)
   );
+}
+
+/**
+ * Runs a shell command as a later `script:` step of the same job would: the plain variables as
+ * environment, and PATH with the prepended folders (the latest first) before the agent's own.
+ */
+export async function runLaterScriptStep(
+  run: TaskRun,
+  script: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'later-script-'));
+  try {
+    const path = [...run.prependedPaths]
+      .reverse()
+      .concat(process.env.PATH ?? '/usr/bin:/bin')
+      .join(':');
+    return await runProcess('sh', ['-c', script], { ...plainVariables(run), HOME: home, PATH: path });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }

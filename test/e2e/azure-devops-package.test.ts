@@ -116,7 +116,15 @@ describe('npm run package', () => {
           'images/icon.png',
         ]),
       );
-      for (const file of ['main.js', 'post.js', 'metadata-service.js', 'icon.png']) {
+      for (const file of [
+        'main.js',
+        'post.js',
+        'metadata-service.js',
+        'icon.png',
+        'bin/databricks-oidc-token',
+        'bin/databricks-oidc-token.cmd',
+        'bin/databricks-oidc-token.cjs',
+      ]) {
         const packed = await zip.file(`DatabricksOidcLoginV1/${file}`)?.async('nodebuffer');
         expect(packed?.equals(readFileSync(join(TASK_DIR, file))), file).toBe(true);
       }
@@ -144,7 +152,9 @@ describe('bundle boundaries', () => {
   it('keeps azure-pipelines-task-lib out of the GitHub Action bundles (it deletes INPUT_* on import)', () => {
     const marker = 'LIB_EndpointNotExist';
     expect(readFileSync(join(TASK_DIR, 'main.js'), 'utf8')).toContain(marker);
-    for (const file of readdirSync(join(ROOT, 'dist')))
+    for (const file of readdirSync(join(ROOT, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.cjs'),
+    ))
       expect(readFileSync(join(ROOT, 'dist', file), 'utf8')).not.toContain(marker);
     expect(readFileSync(join(TASK_DIR, 'metadata-service.js'), 'utf8')).not.toContain(marker);
   });

@@ -110,7 +110,7 @@ describe('the built task under its own restrictions', () => {
 
   it('loses no command in mode token, for an account token, in mode refresh, or when it fails', async () => {
     const token = await runTask('main', emu, {
-      inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
+      inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId, mode: 'token' },
       env: agentEndpoints(emu, { includeConnection: false }),
       tempDirectory: temp,
     });
@@ -125,7 +125,11 @@ describe('the built task under its own restrictions', () => {
     if (!policy) throw new Error('the emulator lacks policies[1]');
     policy.audiences = ['api://AzureADTokenExchange'];
     const account = await runTask('main', emu, {
-      inputs: { clientId: emu.servicePrincipal.applicationId, accountId: emu.databricks.accountId },
+      inputs: {
+        clientId: emu.servicePrincipal.applicationId,
+        accountId: emu.databricks.accountId,
+        mode: 'token',
+      },
       env: { ...agentEndpoints(emu, { includeConnection: false }), DATABRICKS_HOST: emu.databricks.url },
       tempDirectory: temp,
     });
@@ -162,6 +166,7 @@ describe('the built task under its own restrictions', () => {
         tokenSource: 'serviceConnection',
         provider: 'azure',
         azureServiceConnection: emu.serviceConnection.id,
+        mode: 'token',
       },
       env: agentEndpoints(emu),
       tempDirectory: temp,

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,9 @@ import {
   agentEndpoints,
   maskedBeforeUse,
   plainVariables,
+  runLaterScriptStep,
   runTask,
+  TASK_DIR,
   type TaskRun,
 } from './azure-devops-agent.ts';
 import { runSdkMe } from './github-runner.ts';
@@ -42,7 +45,11 @@ function expectFailed(run: TaskRun): string {
 describe('DatabricksOidcLogin@1, mode token', () => {
   it('logs in with the pipeline identity; a later script step works from the plain variables alone', async () => {
     const run = await runTask('main', emu, {
-      inputs: { host: `${emu.databricks.url}/?o=42`, clientId: emu.servicePrincipal.applicationId },
+      inputs: {
+        mode: 'token',
+        host: `${emu.databricks.url}/?o=42`,
+        clientId: emu.servicePrincipal.applicationId,
+      },
       env: agentEndpoints(emu, { includeConnection: false }),
       tempDirectory: temp,
     });
@@ -109,6 +116,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
   it('logs in with a WIF service connection through Entra ID (provider azure)', async () => {
     const run = await runTask('main', emu, {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         tokenSource: 'serviceConnection',
         provider: 'azure',
@@ -137,6 +145,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
   it('logs in with a service connection through Databricks token federation', async () => {
     const run = await runTask('main', emu, {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         tokenSource: 'serviceConnection',
         azureSubscription: emu.serviceConnection.id,
@@ -157,7 +166,11 @@ describe('DatabricksOidcLogin@1, mode token', () => {
     if (!target) throw new Error('the emulator lacks policies[1]');
     target.audiences = ['api://AzureADTokenExchange'];
     const run = await runTask('main', emu, {
-      inputs: { clientId: emu.servicePrincipal.applicationId, accountId: emu.databricks.accountId },
+      inputs: {
+        mode: 'token',
+        clientId: emu.servicePrincipal.applicationId,
+        accountId: emu.databricks.accountId,
+      },
       env: { ...agentEndpoints(emu, { includeConnection: false }), DATABRICKS_HOST: emu.databricks.url },
       tempDirectory: temp,
     });
@@ -167,11 +180,11 @@ describe('DatabricksOidcLogin@1, mode token', () => {
   });
 });
 
-describe('DatabricksOidcLogin@1, mode refresh', () => {
-  it('serves fresh tokens to later steps from plain variables, and the post-job handler stops the service', async () => {
-    emu.azureDevOps.tokenLifetimeSeconds = 3; // so the service must refresh while the test watches
+describe('DatabricksOidcLogin@1, default inputs (mode refresh)', () => {
+  it('keeps later script steps authenticated from plain variables and the prepended path, and the post-job handler leaves nothing behind', async () => {
+    emu.azureDevOps.tokenLifetimeSeconds = 4; // so the service must refresh while the test watches
     const run = await runTask('main', emu, {
-      inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId, mode: 'refresh' },
+      inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
       env: agentEndpoints(emu, { includeConnection: false }),
       tempDirectory: temp,
     });
@@ -179,48 +192,115 @@ describe('DatabricksOidcLogin@1, mode refresh', () => {
     if (pid) started.push(pid);
     expect(run.result?.status).toBe('Succeeded');
     const url = run.variables.DATABRICKS_METADATA_SERVICE_URL?.value ?? '';
+    const first = emu.databricks.issuedTokens[0] ?? '';
     expect(plainVariables(run)).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
       DATABRICKS_AUTH_TYPE: 'metadata-service',
       DATABRICKS_METADATA_SERVICE_URL: url,
     });
+    expect(run.variables.DATABRICKS_TOKEN).toEqual({ value: first, secret: true, output: false });
+    expect(run.variables.authType).toEqual({ value: 'oidc', secret: false, output: true });
     expect(maskedBeforeUse(run, url)).toBe(true);
+    expect(maskedBeforeUse(run, first)).toBe(true);
+    expect(run.prependedPaths).toEqual([join(TASK_DIR, 'bin')]);
     expect(isProcessAlive(pid)).toBe(true);
+    // The service's environment holds no job token: it came over IPC.
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    expect(environ).not.toContain(emu.azureDevOps.jobAccessToken);
+    expect(environ).not.toMatch(/ENDPOINT_AUTH|SYSTEM_ACCESSTOKEN/);
+    const logName = readdirSync(temp).find((f) => f.endsWith('.log')) ?? '';
+    expect(logName).toMatch(/^databricks-oidc-login-[0-9a-f]{24}\.log$/);
+    expect(statSync(join(temp, logName)).mode & 0o777).toBe(0o600);
 
-    const headers = { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url };
-    const first = (await (await fetch(url, { headers })).json()) as {
-      access_token: string;
-      expires_on: number;
-    };
-    expect(first.access_token).toBe(emu.databricks.issuedTokens[0]);
-
-    // After the first token expired, the service refreshes: it asks Azure DevOps for a new pipeline
-    // token with the job token the task handed over IPC (task-lib removed it from the environment).
-    await new Promise((resolve) => setTimeout(resolve, first.expires_on * 1000 - Date.now() + 200));
-    const refreshed = await fetch(url, { headers });
-    expect(refreshed.status).toBe(200);
-    const second = (await refreshed.json()) as { access_token: string; expires_on: number };
-    expect(second.access_token).not.toBe(first.access_token);
-    expect(second.expires_on * 1000).toBeGreaterThan(Date.now());
-    const oidcRequests = emu.azureDevOps.requestsTo(oidcPath());
-    expect(oidcRequests.length).toBeGreaterThanOrEqual(2);
-    expect(oidcRequests.at(-1)?.headers.authorization).toBe(`Bearer ${emu.azureDevOps.jobAccessToken}`);
-    const me = await fetch(`${emu.databricks.url}/api/2.0/preview/scim/v2/Me`, {
-      headers: { authorization: `Bearer ${second.access_token}` },
-    });
-    expect(me.status).toBe(200);
+    // A later script step right after the login: the real SDK from the plain variables.
     expect(await runSdkMe(plainVariables(run))).toMatchObject({
       userName: emu.servicePrincipal.applicationId,
     });
+    // Over two more token lifetimes: databricks-oidc-token from the prepended PATH, and the SDK.
+    let expiresAt = Date.parse(run.variables.expiresAt?.value ?? '');
+    for (let round = 0; round < 2; round++) {
+      await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 300));
+      const step = await runLaterScriptStep(run, 'token=$(databricks-oidc-token) && printf %s "$token"');
+      expect(step.stderr).toBe('');
+      expect(step.code).toBe(0);
+      expect(step.stdout).not.toBe(first);
+      const me = await fetch(`${emu.databricks.url}/api/2.0/preview/scim/v2/Me`, {
+        headers: { authorization: `Bearer ${step.stdout}` },
+      });
+      expect(me.status).toBe(200);
+      expect(await runSdkMe(plainVariables(run))).toMatchObject({
+        userName: emu.servicePrincipal.applicationId,
+      });
+      const served = (await (
+        await fetch(url, {
+          headers: { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url },
+        })
+      ).json()) as { expires_on: number };
+      expiresAt = served.expires_on * 1000;
+    }
+    // The refreshes asked Azure DevOps with the job token the task handed over IPC.
+    const oidcRequests = emu.azureDevOps.requestsTo(oidcPath());
+    expect(oidcRequests.length).toBeGreaterThanOrEqual(3);
+    expect(oidcRequests.at(-1)?.headers.authorization).toBe(`Bearer ${emu.azureDevOps.jobAccessToken}`);
 
-    const post = await runTask('post', emu, {
-      taskVariables: { metadataServicePid: String(pid) },
-      tempDirectory: temp,
-    });
+    const post = await runTask('post', emu, { taskVariables: run.taskVariables, tempDirectory: temp });
     expect(post.code).toBe(0);
     expect(post.stdout).toContain(`Stopped the local metadata service (pid ${pid})`);
+    expect(post.stdout).toContain('Metadata service log:');
+    for (const secret of [...emu.databricks.issuedTokens, ...emu.azureDevOps.issued, url])
+      expect(post.stdout.replace(/^##vso\[task\.debug\].*$/gm, '')).not.toContain(secret);
     expect(isProcessAlive(pid)).toBe(false);
+    expect(readdirSync(temp).filter((f) => f.startsWith('databricks-oidc-login'))).toEqual([]);
+  }, 90_000);
+
+  it('the post-job handler refuses to signal a PID that is not its service, and says so', async () => {
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      const post = await runTask('post', emu, {
+        taskVariables: {
+          metadataServicePid: String(sleeper.pid),
+          metadataServiceUrl: 'http://127.0.0.1:9/x',
+        },
+        tempDirectory: temp,
+      });
+      expect(post.code).toBe(0);
+      expect(post.stdout).toContain(
+        `Left pid ${sleeper.pid} alone: it does not answer as the metadata service`,
+      );
+      expect(post.stdout).not.toContain('Stopped');
+      expect(isProcessAlive(sleeper.pid ?? 0)).toBe(true);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
   });
+
+  it('exchanges at an Entra authority that has a path (ADFS, Azure Stack), also when refreshing', async () => {
+    emu.entra.authorityPath = '/adfs';
+    emu.entra.tokenLifetimeSeconds = 4;
+    const run = await runTask('main', emu, {
+      inputs: {
+        host: emu.databricks.url,
+        tokenSource: 'serviceConnection',
+        provider: 'azure',
+        azureSubscription: emu.serviceConnection.id,
+      },
+      env: agentEndpoints(emu, { authority: `${emu.entra.url}/adfs/` }),
+      tempDirectory: temp,
+    });
+    const pid = Number(run.taskVariables.metadataServicePid);
+    if (pid) started.push(pid);
+    expect(run.result?.status).toBe('Succeeded');
+    const tokenPath = `/adfs/${emu.entra.tenantId}/oauth2/v2.0/token`;
+    expect(emu.entra.requestsTo(tokenPath)).toHaveLength(1);
+    expect(run.stdout).toContain(`${emu.entra.url}${tokenPath}`);
+    await new Promise((resolve) =>
+      setTimeout(resolve, Date.parse(run.variables.expiresAt?.value ?? '') - Date.now() + 300),
+    );
+    const step = await runLaterScriptStep(run, 'databricks-oidc-token');
+    expect(step.code).toBe(0);
+    expect(emu.entra.requestsTo(tokenPath).length).toBeGreaterThanOrEqual(2);
+    expect(emu.entra.requests.filter((r) => !r.path.startsWith('/adfs/'))).toEqual([]);
+  }, 60_000);
 });
 
 describe('DatabricksOidcLogin@1, bad input', () => {
@@ -228,7 +308,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     emu.servicePrincipal.policies.splice(1, 1); // no policy for the pipeline subject
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
+        inputs: { mode: 'token', host: emu.databricks.url, clientId: emu.servicePrincipal.applicationId },
         env: agentEndpoints(emu, { includeConnection: false }),
       }),
     );
@@ -244,7 +324,12 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('explains AADSTS70021 with the federated credential to add', async () => {
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: emu.databricks.url, provider: 'azure', azureSubscription: emu.serviceConnection.id },
+        inputs: {
+          mode: 'token',
+          host: emu.databricks.url,
+          provider: 'azure',
+          azureSubscription: emu.serviceConnection.id,
+        },
         env: agentEndpoints(emu),
       }),
     );
@@ -260,6 +345,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     const missing = expectFailed(
       await runTask('main', emu, {
         inputs: {
+          mode: 'token',
           host: emu.databricks.url,
           tokenSource: 'serviceConnection',
           azureSubscription: emu.serviceConnection.id,
@@ -271,6 +357,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     const notWif = expectFailed(
       await runTask('main', emu, {
         inputs: {
+          mode: 'token',
           host: emu.databricks.url,
           tokenSource: 'serviceConnection',
           azureSubscription: emu.serviceConnection.id,
@@ -284,6 +371,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     const refused = expectFailed(
       await runTask('main', emu, {
         inputs: {
+          mode: 'token',
           host: emu.databricks.url,
           tokenSource: 'serviceConnection',
           azureSubscription: unauthorised.id,
@@ -301,7 +389,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('fails on a missing host, counting an unexpanded $(DATABRICKS_HOST) as empty, before any request', async () => {
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: '$(DATABRICKS_HOST)' },
+        inputs: { mode: 'token', host: '$(DATABRICKS_HOST)' },
         env: agentEndpoints(emu, { includeConnection: false }),
       }),
     );
@@ -312,7 +400,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('fails clearly when the OIDC endpoint refuses the job token', async () => {
     const message = expectFailed(
       await runTask('main', emu, {
-        inputs: { host: emu.databricks.url },
+        inputs: { mode: 'token', host: emu.databricks.url },
         env: agentEndpoints(emu, { includeConnection: false, jobToken: 'not-the-job-token' }),
       }),
     );
@@ -324,7 +412,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
   it('fails clearly on a hanging OIDC endpoint and on a malformed answer', async () => {
     for (let i = 0; i < 4; i++) emu.azureDevOps.inject({ path: oidcPath(), hang: true });
     const hang = await runTask('main', emu, {
-      inputs: { host: emu.databricks.url, timeoutSeconds: '1' },
+      inputs: { mode: 'token', host: emu.databricks.url, timeoutSeconds: '1' },
       env: agentEndpoints(emu, { includeConnection: false }),
     });
     expect(expectFailed(hang)).toContain('[TIMEOUT]');
@@ -334,7 +422,7 @@ describe('DatabricksOidcLogin@1, bad input', () => {
     expect(
       expectFailed(
         await runTask('main', emu, {
-          inputs: { host: emu.databricks.url },
+          inputs: { mode: 'token', host: emu.databricks.url },
           env: agentEndpoints(emu, { includeConnection: false }),
         }),
       ),

@@ -15,7 +15,12 @@ afterEach(async () => {
 
 const login = (inputs: Record<string, string> = {}, env: Record<string, string> = {}) =>
   runActionStep('main', {
-    inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId, ...inputs },
+    inputs: {
+      mode: 'token',
+      host: emu.databricks.url,
+      'client-id': emu.servicePrincipal.applicationId,
+      ...inputs,
+    },
     env: { ...emu.github.env, ...env },
   });
 

@@ -30,6 +30,7 @@ describe('GitHub Action, mode token', () => {
   it('exchanges the job token at the workspace and exports a token the real SDK can use', async () => {
     const run = await runActionStep('main', {
       inputs: {
+        mode: 'token',
         host: `${emu.databricks.url}/?o=1234567890`,
         'client-id': emu.servicePrincipal.applicationId,
       },
@@ -103,7 +104,7 @@ describe('GitHub Action, other identities and audiences', () => {
       policyAudience: 'databricks-federation',
     });
     const run = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
       env: emu.github.env,
     });
     expect(run.errors).toEqual([]);
@@ -118,6 +119,7 @@ describe('GitHub Action, other identities and audiences', () => {
     });
     const run = await runActionStep('main', {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         'client-id': emu.servicePrincipal.applicationId,
         audience: 'my-audience',
@@ -135,6 +137,7 @@ describe('GitHub Action, other identities and audiences', () => {
     target.audiences = [emu.databricks.accountId];
     const run = await runActionStep('main', {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         'account-id': emu.databricks.accountId,
         'client-id': emu.servicePrincipal.applicationId,
@@ -162,7 +165,10 @@ describe('GitHub Action, other identities and audiences', () => {
       { issuer: emu.github.jwt.issuer, audiences: [emu.databricks.workspaceTokenEndpoint] },
     ];
     emu.databricks.users = [sub];
-    const run = await runActionStep('main', { inputs: { host: emu.databricks.url }, env: emu.github.env });
+    const run = await runActionStep('main', {
+      inputs: { mode: 'token', host: emu.databricks.url },
+      env: emu.github.env,
+    });
     expect(run.errors).toEqual([]);
     const form = emu.databricks.requestsTo('/oidc/v1/token')[0]?.form;
     expect(form?.has('client_id')).toBe(false);
@@ -172,6 +178,7 @@ describe('GitHub Action, other identities and audiences', () => {
   it('falls back to DATABRICKS_HOST and DATABRICKS_CLIENT_ID from the environment', async () => {
     emu = await startEmulators();
     const run = await runActionStep('main', {
+      inputs: { mode: 'token' },
       env: {
         ...emu.github.env,
         DATABRICKS_HOST: emu.databricks.url,
@@ -192,6 +199,7 @@ describe('GitHub Action, other identities and audiences', () => {
     emu = await startEmulators();
     const run = await runActionStep('main', {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         provider: 'azure',
         'tenant-id': emu.entra.tenantId,
@@ -225,6 +233,7 @@ describe('GitHub Action, other identities and audiences', () => {
     emu = await startEmulators();
     const run = await runActionStep('main', {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         'client-id': emu.servicePrincipal.applicationId,
         'export-env': 'false',
@@ -239,7 +248,7 @@ describe('GitHub Action, other identities and audiences', () => {
   it('never prints a secret with RUNNER_DEBUG=1, on success or on failure', async () => {
     emu = await startEmulators();
     const ok = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
       env: { ...emu.github.env, RUNNER_DEBUG: '1' },
     });
     expect(ok.code).toBe(0);
@@ -259,7 +268,7 @@ describe('GitHub Action, other identities and audiences', () => {
       body: '{"error":"invalid_request","error_description":"bad token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}',
     });
     const failed = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
       env: { ...emu.github.env, RUNNER_DEBUG: '1' },
     });
     expect(failed.code).not.toBe(0);
@@ -284,7 +293,7 @@ describe('GitHub Action, bad input', () => {
 
   it('fails on a missing host before any request', async () => {
     const run = await runActionStep('main', {
-      inputs: { 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', 'client-id': emu.servicePrincipal.applicationId },
       env: emu.github.env,
     });
     const message = expectFailedCleanly(run);
@@ -296,7 +305,7 @@ describe('GitHub Action, bad input', () => {
 
   it('refuses plain http to a non-loopback host before any request', async () => {
     const run = await runActionStep('main', {
-      inputs: { host: 'http://adb-123.4.azuredatabricks.net' },
+      inputs: { mode: 'token', host: 'http://adb-123.4.azuredatabricks.net' },
       env: emu.github.env,
     });
     const message = expectFailedCleanly(run);
@@ -307,13 +316,13 @@ describe('GitHub Action, bad input', () => {
 
   it('refuses a host with credentials, and a host with a newline', async () => {
     const withCredentials = await runActionStep('main', {
-      inputs: { host: 'https://user:pass@adb-123.4.azuredatabricks.net' },
+      inputs: { mode: 'token', host: 'https://user:pass@adb-123.4.azuredatabricks.net' },
       env: emu.github.env,
     });
     expect(expectFailedCleanly(withCredentials)).toContain('contains a user name or password');
     expect(withCredentials.visibleOutput).not.toContain('pass@');
     const withNewline = await runActionStep('main', {
-      inputs: { host: `${emu.databricks.url}\n::set-env name=X::y` },
+      inputs: { mode: 'token', host: `${emu.databricks.url}\n::set-env name=X::y` },
       env: emu.github.env,
     });
     expect(expectFailedCleanly(withNewline)).toContain('newline or another control character');
@@ -323,7 +332,7 @@ describe('GitHub Action, bad input', () => {
 
   it('names `permissions: id-token: write` when the runner gave no ID-token variables, before any request', async () => {
     const run = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
     });
     const message = expectFailedCleanly(run);
     // auth-type auto with no secret to fall back to: the three-way error, OIDC first.
@@ -338,7 +347,7 @@ describe('GitHub Action, bad input', () => {
   it('explains a rejected exchange with the claims and a ready-to-paste policy, without retrying', async () => {
     emu.github.claims.sub = 'repo:octo-org/octo-repo:ref:refs/heads/feature';
     const run = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
       env: emu.github.env,
     });
     const message = expectFailedCleanly(run);
@@ -369,7 +378,7 @@ describe('GitHub Action, bad input', () => {
   it('fails clearly on an answer that is not JSON, or has no access_token', async () => {
     emu.databricks.inject({ path: '/oidc/v1/token', status: 200, body: 'this is not json' });
     const notJson = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
       env: emu.github.env,
     });
     expect(expectFailedCleanly(notJson)).toMatch(/with something that is not JSON \[RESPONSE_MALFORMED\]/);
@@ -379,7 +388,7 @@ describe('GitHub Action, bad input', () => {
       body: '{"token_type":"Bearer","expires_in":300}',
     });
     const noToken = await runActionStep('main', {
-      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
       env: emu.github.env,
     });
     expect(expectFailedCleanly(noToken)).toMatch(/without an access_token \[RESPONSE_MALFORMED\]/);
@@ -389,6 +398,7 @@ describe('GitHub Action, bad input', () => {
     for (let i = 0; i < 4; i++) emu.databricks.inject({ path: '/oidc/v1/token', hang: true });
     const run = await runActionStep('main', {
       inputs: {
+        mode: 'token',
         host: emu.databricks.url,
         'client-id': emu.servicePrincipal.applicationId,
         'timeout-seconds': '1',

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { runNodeScript } from './node-process.ts';
+import { runNodeScript, runProcess } from './node-process.ts';
+import { trackStartedService } from './started-services.ts';
 
 /** The repository root: the folder holding action.yml, found upward (this file is also bundled into build/). */
 export const ROOT = (() => {
@@ -26,6 +27,8 @@ export interface StepRun {
   outputs: Record<string, string>;
   state: Record<string, string>;
   summary: string;
+  /** Folders added to PATH for later steps (GITHUB_PATH), in order. */
+  addedPaths: string[];
   /** `::add-mask::` values, in order. */
   masks: string[];
   /** `::error::` messages, unescaped. */
@@ -89,6 +92,7 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
     GITHUB_ENV: join(dir, 'env'),
     GITHUB_OUTPUT: join(dir, 'output'),
     GITHUB_STATE: join(dir, 'state'),
+    GITHUB_PATH: join(dir, 'path'),
     GITHUB_STEP_SUMMARY: join(dir, 'summary'),
   };
   for (const file of Object.values(files)) writeFileSync(file, '');
@@ -112,14 +116,17 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
       timeoutMs: options.timeoutMs ?? 30_000,
     });
     const lines = stdout.split(/\r?\n/);
+    const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
+    trackStartedService(state['metadata-service-pid']);
     return {
       code,
       stdout,
       stderr,
       exportedEnv: parseFileCommands(readFileSync(files.GITHUB_ENV, 'utf8')),
       outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-      state: parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8')),
+      state,
       summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+      addedPaths: readFileSync(files.GITHUB_PATH, 'utf8').split(/\r?\n/).filter(Boolean),
       masks: lines
         .filter((l) => l.startsWith('::add-mask::'))
         .map((l) => unescapeCommand(l.slice('::add-mask::'.length))),
@@ -154,6 +161,27 @@ export async function runSdkMe(
     );
     if (code !== 0) return { code, error: `${out}\n${err}`.slice(0, 2000) };
     return { code, ...(JSON.parse(out) as { userName: string }) };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs a shell command as a later `run:` step of the same job would: the exported variables,
+ * and PATH with the folders earlier steps added (the latest first) before the runner's own.
+ */
+export async function runLaterShellStep(
+  run: Pick<StepRun, 'exportedEnv' | 'addedPaths'>,
+  script: string,
+  shell = 'sh',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'later-step-'));
+  try {
+    const path = [...run.addedPaths]
+      .reverse()
+      .concat(process.env.PATH ?? '/usr/bin:/bin')
+      .join(':');
+    return await runProcess(shell, ['-c', script], { ...run.exportedEnv, HOME: home, PATH: path });
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -197,6 +197,8 @@ describe('GitHub Action, provider google', () => {
       DATABRICKS_HOST: emu.databricks.url,
       DATABRICKS_AUTH_TYPE: 'metadata-service',
       DATABRICKS_METADATA_SERVICE_URL: url,
+      // The first token, for tools without Databricks auth (DESIGN: mode refresh).
+      DATABRICKS_TOKEN: gcp.iam.idTokens[0],
     });
     const headers = { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url };
     const first = (await (await fetch(url, { headers })).json()) as {
@@ -417,7 +419,7 @@ describe('DatabricksOidcLogin@1, provider google', () => {
     expect(await runSdkMe(plainVariables(run))).toMatchObject({ userName: SERVICE_ACCOUNT });
 
     const post = await runTask('post', emu, {
-      taskVariables: { metadataServicePid: String(pid) },
+      taskVariables: run.taskVariables,
       tempDirectory: runnerTemp,
     });
     expect(post.stdout).toContain(`Stopped the local metadata service (pid ${pid})`);

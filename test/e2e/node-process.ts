@@ -15,7 +15,17 @@ export async function runNodeScript(
   env: Record<string, string>,
   options: { cwd?: string; timeoutMs?: number; args?: string[] } = {},
 ): Promise<NodeRun> {
-  const child = spawn(process.execPath, [script, ...(options.args ?? [])], {
+  return runProcess(process.execPath, [script, ...(options.args ?? [])], env, options);
+}
+
+/** Runs any program the same way (a later step's shell, for example). */
+export async function runProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<NodeRun> {
+  const child = spawn(command, args, {
     env,
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

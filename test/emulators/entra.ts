@@ -32,6 +32,8 @@ export class EntraEmulator extends LoopbackServer {
   readonly tenantId: string;
   readonly apps: EntraApp[];
   tokenLifetimeSeconds: number;
+  /** The authority's path, as ADFS and Azure Stack have (`/adfs`); '' for login.microsoftonline.com. */
+  authorityPath = '';
   readonly #trusted = new Map<string, JSONWebKeySet>();
 
   private constructor(
@@ -71,7 +73,9 @@ export class EntraEmulator extends LoopbackServer {
   }
 
   protected async handle(request: RecordedRequest): Promise<Reply> {
-    const match = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(request.path);
+    if (!request.path.startsWith(`${this.authorityPath}/`))
+      return { status: 404, body: { error: 'not_found' } };
+    const match = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(request.path.slice(this.authorityPath.length));
     if (request.method !== 'POST' || !match) return { status: 404, body: { error: 'not_found' } };
     if (decodeURIComponent(match[1] ?? '') !== this.tenantId) {
       return this.#error(400, 90002, 'invalid_request', `Tenant '${match[1]}' not found.`);

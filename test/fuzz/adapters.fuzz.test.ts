@@ -58,6 +58,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
       const issuedBefore = emu.github.issued.length;
       const run = await runActionStep('main', {
         inputs: {
+          mode: 'token',
           host: hostile.url,
           'client-id': emu.servicePrincipal.applicationId,
           'timeout-seconds': '1',
@@ -113,6 +114,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
       const hostileOidc = i % 2 === 1;
       const run = await runTask('main', emu, {
         inputs: {
+          mode: 'token',
           host: hostile.url,
           clientId: emu.servicePrincipal.applicationId,
           timeoutSeconds: '1',

@@ -7,6 +7,7 @@ import {
   type MetadataServiceSettings,
   readBooleanInput,
   readChoice,
+  readServiceLifetime,
   readTimeoutSeconds,
 } from '@databricks-oidc-login/core';
 import * as taskLibInternals from 'azure-pipelines-task-lib/internal.js';
@@ -38,6 +39,8 @@ export interface TaskInputs {
   /** Secrets: login() masks them first; the metadata service gets the client secret over IPC only. */
   clientSecret: string;
   pat: string;
+  /** Mode refresh: the metadata service's safety lifetime. */
+  serviceLifetimeMs: number;
   verify: boolean;
   connection: ServiceConnectionIdentity | undefined;
   job: AzureDevOpsJob;
@@ -113,8 +116,9 @@ export function readTaskInputs(): TaskInputs {
     ['databricks', 'azure', 'google'] as const,
     'databricks',
   );
-  const mode = readChoice('mode', input('mode'), ['token', 'refresh'] as const, 'token');
+  const mode = readChoice('mode', input('mode'), ['token', 'refresh'] as const, 'refresh');
   const authType = readChoice('authType', input('authType'), AUTH_TYPES, 'auto');
+  const serviceLifetimeMs = readServiceLifetime('serviceLifetimeMinutes', input('serviceLifetimeMinutes'));
   const verify = readBooleanInput('verify', input('verify'), true);
   const timeoutMs = readTimeoutSeconds('timeoutSeconds', input('timeoutSeconds'));
   const connectionId = input('azureSubscription');
@@ -148,6 +152,7 @@ export function readTaskInputs(): TaskInputs {
     authType,
     clientSecret: secretInput('clientSecret'),
     pat: secretInput('pat'),
+    serviceLifetimeMs,
     verify,
     connection,
     job: {

@@ -62,6 +62,11 @@ function exportToken(result: LoginResult): void {
   );
 }
 
+/**
+ * Mode refresh: a detached local metadata service keeps handing out fresh tokens for the job.
+ * Later script steps get plain variables for the SDKs and CLI, and `databricks-oidc-token` on
+ * PATH; DATABRICKS_TOKEN (the first token) is a secret variable, for steps that map it.
+ */
 async function startRefreshing(
   inputs: TaskInputs,
   result: LoginResult,
@@ -74,17 +79,31 @@ async function startRefreshing(
     credential: result.credential,
     audience: result.audience,
     secrets,
-    logFile: join(tempDirectory(), `databricks-oidc-login-${process.pid}.log`),
+    logDirectory: tempDirectory(),
     source,
     clientSecret: result.authType === 'm2m' ? inputs.clientSecret : undefined,
+    maxLifetimeMs: inputs.serviceLifetimeMs,
+    debug: tl.getVariable('System.Debug')?.toLowerCase() === 'true',
   });
   tl.setTaskVariable('metadataServicePid', String(service.pid));
+  tl.setTaskVariable('metadataServiceUrl', service.url, true);
+  if (service.logFile) tl.setTaskVariable('metadataServiceLog', service.logFile);
+  tl.setVariable('DATABRICKS_TOKEN', result.credential.token, true);
   tl.setVariable('DATABRICKS_HOST', result.host);
   tl.setVariable('DATABRICKS_AUTH_TYPE', 'metadata-service');
   tl.setVariable('DATABRICKS_METADATA_SERVICE_URL', service.url);
   if (result.accountId) tl.setVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
+  const commandDir = join(__dirname, 'bin');
+  try {
+    chmodSync(join(commandDir, 'databricks-oidc-token'), 0o755); // zip packaging may drop the bit
+  } catch {
+    // Windows: the .cmd next to it needs no bit
+  }
+  tl.prependPath(commandDir);
   console.log(
-    `Started the local metadata service (pid ${service.pid}). Set for later steps: DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked).`,
+    `Started the local metadata service (pid ${service.pid}); it refreshes the token until the end of the job (at most ${describeDuration(inputs.serviceLifetimeMs)}). ` +
+      `Set for later steps: DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked), DATABRICKS_TOKEN (secret: the first token only)${result.accountId ? ', DATABRICKS_ACCOUNT_ID' : ''}; ` +
+      'and on PATH: databricks-oidc-token, which prints a fresh token.',
   );
 }
 

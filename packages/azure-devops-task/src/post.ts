@@ -1,8 +1,15 @@
 import { rmSync } from 'node:fs';
-import { stopMetadataService } from '@databricks-oidc-login/core';
+import { redactCredentialShapes, stopOwnMetadataService, takeServiceLog } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
 
-/** postjobexecution: removes the token's config file, stops the metadata service and confirms it is gone. */
+/** Agent log lines must never start a logging command, whatever the service log contains. */
+const neutralise = (text: string) => text.replace(/##(vso)?\[/gi, '#\u200b#$1[');
+
+/**
+ * postjobexecution: removes the token's config file (mode token); in mode refresh, stops the
+ * metadata service only after it confirmed at its secret URL that it runs as the recorded PID,
+ * then shows and removes its log. Nothing of the task is left behind.
+ */
 async function post(): Promise<void> {
   const configFile = tl.getTaskVariable('configFile');
   if (configFile) {
@@ -14,8 +21,12 @@ async function post(): Promise<void> {
     tl.debug('No metadata service to stop.');
     return;
   }
-  if (await stopMetadataService(pid)) console.log(`Stopped the local metadata service (pid ${pid}).`);
-  else tl.warning(`The local metadata service (pid ${pid}) did not stop.`);
+  const stop = await stopOwnMetadataService(pid, tl.getTaskVariable('metadataServiceUrl'));
+  if (stop.outcome === 'stopped' || stop.outcome === 'already-gone') console.log(stop.message);
+  else tl.warning(stop.message);
+  const logFile = tl.getTaskVariable('metadataServiceLog');
+  const log = logFile ? takeServiceLog(logFile) : undefined;
+  if (log !== undefined) console.log(`Metadata service log:\n${neutralise(redactCredentialShapes(log))}`);
 }
 
 post().catch((error: unknown) =>

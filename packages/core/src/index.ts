@@ -50,7 +50,13 @@ export {
   type Provider,
   planLogin,
 } from './login.ts';
-export { assertPrintable, isLoopbackHostname, normalizeHost, normalizeUuid } from './net/host.ts';
+export {
+  assertPrintable,
+  isLoopbackHostname,
+  normalizeAuthority,
+  normalizeHost,
+  normalizeUuid,
+} from './net/host.ts';
 export {
   HttpClient,
   type HttpRequest,
@@ -59,21 +65,31 @@ export {
   parseRetryAfter,
 } from './net/http.ts';
 export { RELEASE_REPOSITORY, RELEASE_VERSION, releaseDocumentUrl } from './release.ts';
+export { requestMetadataToken } from './serve/metadata-client.ts';
 export {
+  METADATA_ANSWER_WITHIN_MS,
   METADATA_SERVICE_MAX_LIFETIME_MS,
   type MetadataServer,
+  type MetadataServerOptions,
+  sameHost,
   startMetadataServer,
 } from './serve/metadata-server.ts';
 export {
-  isProcessAlive,
   launchMetadataService,
   type MetadataServiceLaunch,
   type MetadataServiceSettings,
+  metadataServiceEnvironment,
   type RunningMetadataService,
   serveMetadataService,
-  stopMetadataService,
 } from './serve/metadata-service-process.ts';
-export { TokenProvider } from './serve/token-provider.ts';
+export { createPrivateFile, takeServiceLog } from './serve/service-log.ts';
+export {
+  isProcessAlive,
+  type StopOutcome,
+  stopMetadataService,
+  stopOwnMetadataService,
+} from './serve/service-stop.ts';
+export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenProviderOptions } from './serve/token-provider.ts';
 export {
   AZURE_DEVOPS_AUDIENCE,
   type AzureDevOpsJob,
@@ -84,4 +100,10 @@ export { environmentIdTokenSource } from './sources/environment.ts';
 export { fileIdTokenSource } from './sources/file.ts';
 export { githubIdTokenSource } from './sources/github.ts';
 export type { IdTokenSource } from './sources/id-token-source.ts';
-export { readBooleanInput, readChoice, readTimeoutSeconds } from './step-inputs.ts';
+export {
+  DEFAULT_SERVICE_LIFETIME_MINUTES,
+  readBooleanInput,
+  readChoice,
+  readServiceLifetime,
+  readTimeoutSeconds,
+} from './step-inputs.ts';

@@ -27,7 +27,13 @@ import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } f
 import { LoginError } from './explain/errors.ts';
 import { type Logger, redactingLogger } from './explain/logger.ts';
 import type { SecretRegistry } from './explain/redaction.ts';
-import { assertPrintable, DEFAULT_ACCOUNTS_HOST, normalizeHost, normalizeUuid } from './net/host.ts';
+import {
+  assertPrintable,
+  DEFAULT_ACCOUNTS_HOST,
+  normalizeAuthority,
+  normalizeHost,
+  normalizeUuid,
+} from './net/host.ts';
 import { HttpClient } from './net/http.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
@@ -180,7 +186,7 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
         },
       );
     }
-    authorityHost = normalizeHost(options.authorityHost || DEFAULT_AUTHORITY_HOST, 'authority-host');
+    authorityHost = normalizeAuthority(options.authorityHost || DEFAULT_AUTHORITY_HOST);
     tokenEndpoint = entraTokenEndpoint(authorityHost, tenantId);
   } else {
     tokenEndpoint = databricksTokenEndpoint(host, accountId);

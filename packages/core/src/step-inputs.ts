@@ -44,3 +44,22 @@ export function readTimeoutSeconds(name: string, raw: string | undefined): numbe
   }
   return seconds * 1000;
 }
+
+/** Default safety lifetime of the metadata service: 5 days, the longest GitHub job on a self-hosted runner. */
+export const DEFAULT_SERVICE_LIFETIME_MINUTES = 7200;
+
+/** A whole number of minutes between 1 and 525600 (a year), default 7200; returned in milliseconds. */
+export function readServiceLifetime(name: string, raw: string | undefined): number {
+  const value = (raw ?? '').trim() || String(DEFAULT_SERVICE_LIFETIME_MINUTES);
+  const minutes = Number(value);
+  if (!/^\d+$/.test(value) || minutes < 1 || minutes > 525_600) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input ${name}: "${value}" is not a number of minutes`,
+      {
+        hint: `Set ${name} to a whole number of minutes between 1 and 525600, at least as long as the job; default ${DEFAULT_SERVICE_LIFETIME_MINUTES} (5 days).`,
+      },
+    );
+  }
+  return minutes * 60_000;
+}

@@ -4,6 +4,7 @@ import {
   type AuthType,
   readBooleanInput,
   readChoice,
+  readServiceLifetime,
   readTimeoutSeconds,
 } from '@databricks-oidc-login/core';
 
@@ -28,6 +29,8 @@ export interface ActionInputs {
   verify: boolean;
   exportEnv: boolean;
   timeoutMs: number;
+  /** Mode refresh: the metadata service's safety lifetime. */
+  serviceLifetimeMs: number;
 }
 
 /** Reads INPUT_* the way the runner sets them; defaults mirror action.yml. */
@@ -42,12 +45,16 @@ export function readActionInputs(env: NodeJS.ProcessEnv): ActionInputs {
     authorityHost: core.getInput('authority-host') || env.AZURE_AUTHORITY_HOST || '',
     workloadIdentityProvider: core.getInput('workload-identity-provider'),
     serviceAccount: core.getInput('service-account'),
-    mode: readChoice('mode', core.getInput('mode'), ['token', 'refresh'] as const, 'token'),
+    mode: readChoice('mode', core.getInput('mode'), ['token', 'refresh'] as const, 'refresh'),
     authType: readChoice('auth-type', core.getInput('auth-type'), AUTH_TYPES, 'auto'),
     clientSecret: core.getInput('client-secret'),
     pat: core.getInput('pat'),
     verify: readBooleanInput('verify', core.getInput('verify'), true),
     exportEnv: readBooleanInput('export-env', core.getInput('export-env'), true),
     timeoutMs: readTimeoutSeconds('timeout-seconds', core.getInput('timeout-seconds')),
+    serviceLifetimeMs: readServiceLifetime(
+      'service-lifetime-minutes',
+      core.getInput('service-lifetime-minutes'),
+    ),
   };
 }

@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import {
@@ -10,6 +11,7 @@ import {
   SecretRegistry,
 } from '@databricks-oidc-login/core';
 import { type ActionInputs, readActionInputs } from './inputs.ts';
+import type { GitHubSourcePayload } from './metadata-service.ts';
 
 const logger = { info: core.info, warn: core.warning, debug: core.debug };
 
@@ -57,42 +59,75 @@ function exportToken(inputs: ActionInputs, result: LoginResult): void {
   core.info(`Exported for later steps: ${names.filter(Boolean).join(', ')}.`);
 }
 
-/** Mode refresh: a detached local metadata service keeps handing out fresh tokens for the job. */
+/** Where `databricks-oidc-token` lives: dist/bin, next to this bundle. */
+const TOKEN_COMMAND_DIR = join(__dirname, 'bin');
+
+/**
+ * Mode refresh: a detached local metadata service keeps handing out fresh tokens for the job.
+ * Later steps get the SDK/CLI variables, DATABRICKS_TOKEN (the first token) for tools without
+ * Databricks auth, and `databricks-oidc-token` on PATH for a fresh token at any time.
+ */
 async function startRefreshing(
   inputs: ActionInputs,
   result: LoginResult,
   secrets: SecretRegistry,
+  env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const logFile = process.env.RUNNER_TEMP
-    ? join(process.env.RUNNER_TEMP, `databricks-oidc-login-${process.pid}.log`)
-    : undefined;
-  const { clientSecret, pat, ...settings } = inputs;
+  const source: GitHubSourcePayload = {
+    requestUrl: env.ACTIONS_ID_TOKEN_REQUEST_URL,
+    requestToken: env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+  };
   const service = await launchMetadataService({
     script: join(__dirname, 'metadata-service.cjs'),
-    settings: { ...settings, host: result.host, audience: result.audience },
+    settings: {
+      host: result.host,
+      clientId: inputs.clientId,
+      accountId: inputs.accountId,
+      audience: result.audience,
+      provider: inputs.provider,
+      tenantId: inputs.tenantId,
+      authorityHost: inputs.authorityHost,
+      timeoutMs: inputs.timeoutMs,
+      workloadIdentityProvider: inputs.workloadIdentityProvider,
+      serviceAccount: inputs.serviceAccount,
+    },
     credential: result.credential,
     audience: result.audience,
     secrets,
-    logFile,
-    clientSecret: result.authType === 'm2m' ? clientSecret : undefined,
+    logDirectory: env.RUNNER_TEMP || undefined,
+    source,
+    maxLifetimeMs: inputs.serviceLifetimeMs,
+    debug: core.isDebug(),
+    clientSecret: result.authType === 'm2m' ? inputs.clientSecret : undefined,
   });
   core.saveState('metadata-service-pid', String(service.pid));
-  if (logFile) core.saveState('metadata-service-log', logFile);
+  core.saveState('metadata-service-url', service.url);
+  if (service.logFile) core.saveState('metadata-service-log', service.logFile);
+  core.setOutput('metadata-service-url', service.url);
   core.info(
-    `Started the local metadata service (pid ${service.pid}); it refreshes the token for the rest of the job.`,
+    `Started the local metadata service (pid ${service.pid}); it refreshes the token for the rest of the job, until the post step (at most ${describeDuration(inputs.serviceLifetimeMs)}).`,
   );
+  const command = join(TOKEN_COMMAND_DIR, 'databricks-oidc-token');
   if (!inputs.exportEnv) {
     core.info(
-      'export-env is false: set DATABRICKS_AUTH_TYPE=metadata-service and DATABRICKS_METADATA_SERVICE_URL yourself.',
+      `export-env is false: set DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (output metadata-service-url) and DATABRICKS_HOST yourself; ${command} then prints a fresh token.`,
     );
     return;
   }
   core.exportVariable('DATABRICKS_HOST', result.host);
   core.exportVariable('DATABRICKS_AUTH_TYPE', 'metadata-service');
   core.exportVariable('DATABRICKS_METADATA_SERVICE_URL', service.url);
+  core.exportVariable('DATABRICKS_TOKEN', result.credential.token);
   if (result.accountId) core.exportVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
+  try {
+    chmodSync(command, 0o755); // in case the checkout lost the executable bit
+  } catch {
+    // read-only or Windows: the .cmd next to it needs no bit
+  }
+  core.addPath(TOKEN_COMMAND_DIR);
   core.info(
-    'Exported for later steps: DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked).',
+    `Exported for later steps: DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked), DATABRICKS_TOKEN (the first token only)${result.accountId ? ', DATABRICKS_ACCOUNT_ID' : ''}; ` +
+      'and on PATH: databricks-oidc-token, which prints a fresh token (curl -H "Authorization: Bearer $(databricks-oidc-token)" ...).',
   );
 }
 
@@ -112,7 +147,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const refresh = inputs.mode === 'refresh' && result.authType !== 'pat';
     if (inputs.mode === 'refresh' && !refresh)
       core.info('auth-type pat: mode refresh does not apply; DATABRICKS_TOKEN is the personal access token.');
-    if (refresh) await startRefreshing(inputs, result, secrets);
+    if (refresh) await startRefreshing(inputs, result, secrets, env);
     else exportToken(inputs, result);
     core.setOutput('host', result.host);
     core.setOutput('token', result.credential.token);

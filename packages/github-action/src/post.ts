@@ -1,23 +1,28 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as core from '@actions/core';
-import { redactCredentialShapes, stopMetadataService } from '@databricks-oidc-login/core';
+import { redactCredentialShapes, stopOwnMetadataService, takeServiceLog } from '@databricks-oidc-login/core';
 
-/** The post step: stops the metadata service of mode refresh, and confirms it is gone. */
+/**
+ * The post step of mode refresh: shows and removes the service log, and stops the metadata
+ * service only after it confirmed, at its secret URL, that it runs as the PID in the state.
+ */
 async function post(): Promise<void> {
   const pid = Number(core.getState('metadata-service-pid'));
   if (!pid) {
     core.debug('No metadata service to stop.');
     return;
   }
+  const url = core.getState('metadata-service-url');
+  if (url) core.setSecret(url);
+  const stop = await stopOwnMetadataService(pid, url || undefined);
+  if (stop.outcome === 'stopped' || stop.outcome === 'already-gone') core.info(stop.message);
+  else core.warning(stop.message);
   const logFile = core.getState('metadata-service-log');
-  if (logFile && existsSync(logFile)) {
+  const log = logFile ? takeServiceLog(logFile) : undefined;
+  if (log !== undefined) {
     core.startGroup('Metadata service log');
-    core.info(redactCredentialShapes(readFileSync(logFile, 'utf8')));
+    core.info(redactCredentialShapes(log));
     core.endGroup();
-    rmSync(logFile, { force: true });
   }
-  if (await stopMetadataService(pid)) core.info(`Stopped the local metadata service (pid ${pid}).`);
-  else core.warning(`The local metadata service (pid ${pid}) did not stop; the runner ends it with the job.`);
 }
 
 post().catch((error: unknown) =>

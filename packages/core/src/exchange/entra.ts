@@ -15,9 +15,9 @@ export interface EntraAttempt {
   claims: IdTokenClaims;
 }
 
-/** `<authority>/<tenant>/oauth2/v2.0/token`. */
+/** `<authority>/<tenant>/oauth2/v2.0/token`; the authority keeps its path (ADFS, Azure Stack). */
 export function entraTokenEndpoint(authorityHost: string, tenantId: string): string {
-  return `${authorityHost}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
+  return `${authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
 }
 
 /** The AADSTS codes we can explain, with what to change. */

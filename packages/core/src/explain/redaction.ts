@@ -49,6 +49,16 @@ export class SecretRegistry {
     this.#onRegister?.(secret);
   }
 
+  /** Drops a secret that can no longer appear (an expired token), so a long-running service stays bounded. */
+  forget(secret: string): void {
+    this.#secrets.delete(secret);
+  }
+
+  /** How many secrets are registered. */
+  get size(): number {
+    return this.#secrets.size;
+  }
+
   /** Replaces every registered secret, then every credential-shaped string. */
   redact(text: string): string {
     let out = text;

@@ -77,6 +77,18 @@ export function normalizeHost(raw: string | undefined, name = 'host'): string {
   return url.origin;
 }
 
+/**
+ * An Entra authority: validated like a host (https, or http to loopback; no credentials), but
+ * it keeps its path, since ADFS and Azure Stack authorities have one
+ * (`https://adfs.example.com/adfs/`). Only trailing slashes, query and fragment are dropped.
+ */
+export function normalizeAuthority(raw: string | undefined, name = 'authority-host'): string {
+  const origin = normalizeHost(raw, name);
+  const value = (raw ?? '').trim();
+  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`);
+  return `${origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 /** Validates a UUID input, and explains the numeric-ID mix-up users often make. */
 export function normalizeUuid(name: string, raw: string | undefined): string | undefined {
   const value = (raw ?? '').trim();

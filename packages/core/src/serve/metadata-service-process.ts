@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Credential } from '../exchange/credential.ts';
 import { describeFailure, LoginError } from '../explain/errors.ts';
 import { type Logger, redactingLogger } from '../explain/logger.ts';
@@ -14,6 +16,7 @@ import {
 import { HttpClient } from '../net/http.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
+import { createPrivateFile } from './service-log.ts';
 import { TokenProvider } from './token-provider.ts';
 
 /** The serialisable settings a login step hands its metadata service. */
@@ -31,15 +34,15 @@ export type MetadataServiceSettings = Pick<
   | 'serviceAccount'
 >;
 
-/** Sent over IPC, never through argv or env: it holds the first token. */
+/** Sent over IPC, never through argv or env: it holds the first token and the CI job token. */
 interface Handoff {
   settings: MetadataServiceSettings;
   audience: string;
   credential: { token: string; expiresAt: string };
-  /** Where the service writes its (redacted) log, 0600. */
-  logFile?: string | undefined;
   /** What the adapter's service needs to rebuild its token source (may hold the CI job token). */
   source?: unknown;
+  maxLifetimeMs?: number | undefined;
+  debug?: boolean | undefined;
   /** OAuth M2M: the service refreshes with this secret instead of an ID token. */
   clientSecret?: string | undefined;
 }
@@ -49,6 +52,8 @@ type ServiceMessage = { type: 'ready'; url: string } | { type: 'failed'; message
 export interface RunningMetadataService {
   url: string;
   pid: number;
+  /** The service's log (0600, created exclusively), when one was asked for. */
+  logFile?: string | undefined;
 }
 
 const START_TIMEOUT_MS = 15_000;
@@ -65,42 +70,100 @@ export interface MetadataServiceLaunch {
   audience: string;
   /** The URL is registered here the moment it is known, before anything could print it. */
   secrets: SecretRegistry;
+  /** A folder for the service's log; its file gets a random name. */
+  logDirectory?: string | undefined;
+  /** An exact log path instead (created exclusively: an existing file or symlink is an error). */
   logFile?: string | undefined;
   /** What the service needs to rebuild the token source (see serveMetadataService). */
   source?: unknown;
+  /** The safety limit: the service stops by itself after this long (default 5 days). */
+  maxLifetimeMs?: number | undefined;
+  /** Log debug lines (every request) too. */
+  debug?: boolean | undefined;
+  /** The environment to reduce for the service (default process.env). */
+  env?: NodeJS.ProcessEnv | undefined;
   /** Set when the login used OAuth M2M: refreshes use it (it travels over IPC only). */
   clientSecret?: string | undefined;
 }
 
-/** The step's inputs may hold secrets (client-secret, pat): the service gets those over IPC only. */
-function withoutStepInputs(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      ([name]) =>
-        !/^INPUT_/i.test(name) && name !== 'DATABRICKS_CLIENT_SECRET' && name !== 'DATABRICKS_TOKEN',
-    ),
-  );
+/**
+ * What the detached service keeps of the step's environment: what refreshing needs (proxy and
+ * CA settings, and what Node needs to run), and the markers by which the runner and the agent
+ * find leftover processes at the end of the job (RUNNER_TRACKING_ID, VSTS_PROCESS_LOOKUP_ID).
+ * Never the CI's job tokens (ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+ * SYSTEM_ACCESSTOKEN): the service gets what it needs of those over IPC.
+ */
+export function metadataServiceEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const keep = new Set([
+    'PATH',
+    'HOME',
+    'TMPDIR',
+    'TEMP',
+    'TMP',
+    'SYSTEMROOT',
+    'WINDIR',
+    'COMSPEC',
+    'LANG',
+    'TZ',
+    'HTTPS_PROXY',
+    'HTTP_PROXY',
+    'NO_PROXY',
+    'ALL_PROXY',
+    'NODE_USE_ENV_PROXY',
+    'NODE_EXTRA_CA_CERTS',
+    'NODE_TLS_REJECT_UNAUTHORIZED',
+    'NODE_OPTIONS',
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+    'RUNNER_TRACKING_ID',
+    'VSTS_PROCESS_LOOKUP_ID',
+    // Endpoint overrides that refreshing reads (provider google, the GCE metadata server).
+    'GOOGLE_STS_URL',
+    'GOOGLE_IAM_CREDENTIALS_URL',
+    'GCE_METADATA_HOST',
+  ]);
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && keep.has(name.toUpperCase())) kept[name] = value;
+  }
+  return kept;
 }
 
 export async function launchMetadataService(launch: MetadataServiceLaunch): Promise<RunningMetadataService> {
-  const { script, settings, credential, audience, logFile, source, clientSecret } = launch;
-  const child = spawn(process.execPath, [script], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    env: withoutStepInputs(process.env),
-  });
-  const handoff: Handoff = {
-    settings,
-    audience,
-    credential: { token: credential.token, expiresAt: credential.expiresAt.toISOString() },
-    logFile,
-    source,
-    clientSecret,
-  };
+  const { script, settings, credential, audience, source } = launch;
   const failed = (why: string) =>
     new LoginError('METADATA_SERVICE_FAILED', `Failed to start the local metadata service: ${why}`, {
       hint: 'Use mode: token, or re-run with debug logging and report the log.',
     });
+  const logFile =
+    launch.logFile ??
+    (launch.logDirectory
+      ? join(launch.logDirectory, `databricks-oidc-login-${randomBytes(12).toString('hex')}.log`)
+      : undefined);
+  let logFd: number | undefined;
+  if (logFile) {
+    try {
+      logFd = createPrivateFile(logFile);
+    } catch (error) {
+      throw failed(`cannot create its log file ${logFile} (${(error as NodeJS.ErrnoException).code})`);
+    }
+  }
+  const output = logFd ?? 'ignore';
+  const child = spawn(process.execPath, [script], {
+    detached: true,
+    stdio: ['ignore', output, output, 'ipc'],
+    env: metadataServiceEnvironment(launch.env ?? process.env),
+  });
+  if (logFd !== undefined) closeSync(logFd); // the service holds its own copy
+  const handoff: Handoff = {
+    settings,
+    audience,
+    credential: { token: credential.token, expiresAt: credential.expiresAt.toISOString() },
+    source,
+    maxLifetimeMs: launch.maxLifetimeMs,
+    debug: launch.debug,
+    clientSecret: launch.clientSecret,
+  };
   try {
     const message = await new Promise<ServiceMessage>((resolve, reject) => {
       const timer = setTimeout(
@@ -126,9 +189,10 @@ export async function launchMetadataService(launch: MetadataServiceLaunch): Prom
     const pid = child.pid;
     if (pid === undefined) throw failed('it has no process ID');
     await probe(message.url, settings.host);
-    return { url: message.url, pid };
+    return { url: message.url, pid, logFile };
   } catch (error) {
     child.kill('SIGKILL');
+    if (logFile) rmSync(logFile, { force: true });
     throw error;
   } finally {
     child.removeAllListeners();
@@ -139,7 +203,7 @@ export async function launchMetadataService(launch: MetadataServiceLaunch): Prom
 
 /** Asks the new service for a token exactly as an SDK would. */
 async function probe(url: string, host: string): Promise<void> {
-  const http = new HttpClient({ timeoutMs: 5_000, maxAttempts: 3 });
+  const http = new HttpClient({ timeoutMs: 10_000, maxAttempts: 3 });
   const response = await http.send({
     method: 'GET',
     url,
@@ -157,53 +221,94 @@ async function probe(url: string, host: string): Promise<void> {
   }
 }
 
-function fileLogger(path: string | undefined): Logger {
+/** Log lines go to stdout, which the launching step pointed at the private log file. */
+function outputLogger(debug: boolean): Logger {
   const write = (level: string, message: string) => {
-    if (!path) return;
     try {
-      appendFileSync(path, `${new Date().toISOString()} ${level} ${message}\n`, { mode: 0o600 });
+      writeSync(1, `${new Date().toISOString()} ${level} ${message}\n`);
     } catch {
       // Logging must never take the service down.
     }
   };
-  return { info: (m) => write('info', m), warn: (m) => write('warn', m), debug: (m) => write('debug', m) };
+  return {
+    info: (m) => write('info', m),
+    warn: (m) => write('warn', m),
+    debug: (m) => (debug ? write('debug', m) : undefined),
+  };
 }
 
 /**
  * The service process's main: waits for the handoff, serves tokens, exits when signalled or
- * after its maximum lifetime. `idTokenSource` rebuilds the CI's token source from the `source`
- * payload the login step handed over (or from this process's env).
+ * after its maximum lifetime. `idTokenSource`
+ * rebuilds the CI's token source from the `source` payload the login step handed over, and
+ * registers any job token in it with `secrets`.
  */
-export function serveMetadataService(idTokenSource: (source: unknown) => IdTokenSource): void {
+export function serveMetadataService(
+  idTokenSource: (source: unknown, secrets: SecretRegistry) => IdTokenSource,
+): void {
   process.once('message', async (raw) => {
     const handoff = raw as Handoff;
     const secrets = new SecretRegistry();
     secrets.register(handoff.credential.token);
-    secrets.register(handoff.clientSecret);
-    const log = redactingLogger(fileLogger(handoff.logFile), secrets);
+    const clientSecret = handoff.clientSecret;
+    secrets.register(clientSecret);
+    const log = redactingLogger(outputLogger(handoff.debug === true), secrets);
     try {
       const plan = planLogin({ ...handoff.settings, audience: handoff.audience || undefined });
-      const clientSecret = handoff.clientSecret;
+      // Keep only secrets that can still appear: ID tokens of the last two refreshes, and
+      // access tokens until they expire. Without this the registry grows with every refresh.
+      let idTokens: string[] = [];
+      let previousIdTokens: string[] = [];
+      const first = { token: handoff.credential.token, expiresAt: new Date(handoff.credential.expiresAt) };
+      let issued: Credential[] = [first];
+      const audience = { audience: handoff.audience, source: 'the login step' };
+      // OAuth M2M refreshes with the secret; such a job may have no ID-token source at all (a fork).
       let fetchCredential: () => Promise<Credential>;
       if (clientSecret) {
         const context = { secrets, log };
         fetchCredential = () =>
           obtainClientCredentialsToken(plan, clientSecret, context, httpForOneLogin(plan, context));
       } else {
-        const context = { idTokenSource: idTokenSource(handoff.source), secrets, log };
-        const audience = { audience: handoff.audience, source: 'the login step' };
+        const source = idTokenSource(handoff.source, secrets);
+        const tracked: IdTokenSource = {
+          description: source.description,
+          fixedAudience: source.fixedAudience,
+          getIdToken: async (audience, http) => {
+            const token = await source.getIdToken(audience, http);
+            idTokens.push(token);
+            return token;
+          },
+        };
+        const context = { idTokenSource: tracked, secrets, log };
         fetchCredential = async () =>
           (await obtainCredential(plan, audience, context, httpForOneLogin(plan, context))).credential;
       }
-      const provider = new TokenProvider(fetchCredential, {
-        token: handoff.credential.token,
-        expiresAt: new Date(handoff.credential.expiresAt),
-      });
+      const refresh = async (): Promise<Credential> => {
+        for (const token of previousIdTokens) secrets.forget(token);
+        previousIdTokens = idTokens;
+        idTokens = [];
+        const now = Date.now();
+        for (const old of issued) if (old.expiresAt.getTime() <= now) secrets.forget(old.token);
+        issued = issued.filter((c) => c.expiresAt.getTime() > now);
+        try {
+          const credential = await fetchCredential();
+          issued.push(credential);
+          log.info(
+            `Refreshed the token; it expires at ${credential.expiresAt.toISOString()}. ${secrets.size} secrets kept for redaction.`,
+          );
+          return credential;
+        } catch (error) {
+          log.warn(`Token refresh failed: ${secrets.redact(describeFailure(error)).split('\n')[0]}`);
+          throw error;
+        }
+      };
+      const provider = new TokenProvider(refresh, first);
       const server = await startMetadataServer({
         host: plan.host,
         provider,
         secrets,
         log,
+        maxLifetimeMs: handoff.maxLifetimeMs,
         onClose: () => process.exit(0),
       });
       const stop = () => void server.close();
@@ -221,40 +326,4 @@ export function serveMetadataService(idTokenSource: (source: unknown) => IdToken
       if (process.connected) process.disconnect();
     }
   });
-}
-
-/** True while a process with this ID runs. A zombie (exited, not yet reaped by init) counts as gone. */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (macOS, Windows): kill(0) is all we know
-  }
-}
-
-/** Stops the service: SIGTERM, then SIGKILL after 5 s. Resolves true once the process is gone. */
-export async function stopMetadataService(pid: number): Promise<boolean> {
-  if (!isProcessAlive(pid)) return true;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return !isProcessAlive(pid);
-  }
-  for (let waited = 0; waited < 5_000; waited += 50) {
-    if (!isProcessAlive(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  return !isProcessAlive(pid);
 }
