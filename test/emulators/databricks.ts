@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { JwtIssuer } from './jwt-issuer.ts';
 import { LoopbackServer, type RecordedRequest, type Reply } from './loopback-server.ts';
+import type { TlsIdentity } from './test-ca.ts';
 
 /** The `oidc_policy` of a federation policy, with Databricks' field names and defaults. */
 export interface OidcPolicy {
@@ -27,6 +28,8 @@ export interface ServicePrincipal {
 }
 
 export interface DatabricksEmulatorOptions {
+  /** Serve HTTPS with this certificate (see test-ca.ts) instead of plain HTTP. */
+  tls?: TlsIdentity;
   accountId?: string;
   servicePrincipals?: ServicePrincipal[];
   /** Account-wide federation policies, used when no client_id is sent. */
@@ -80,10 +83,9 @@ export class DatabricksEmulator extends LoopbackServer {
   }
 
   static async create(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
-    return new DatabricksEmulator(
-      await JwtIssuer.create('https://databricks.emulator/oidc'),
-      options,
-    ).start();
+    return new DatabricksEmulator(await JwtIssuer.create('https://databricks.emulator/oidc'), options).start(
+      options.tls,
+    );
   }
 
   /** Stands in for OIDC discovery: the keys Databricks would fetch from `<iss>/.well-known/...`. */

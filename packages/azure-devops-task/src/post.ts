@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { stopMetadataService } from '@databricks-oidc-login/core';
+import { neutraliseRunnerCommands, stopMetadataService } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
 
 /** postjobexecution: removes the token's config file, stops the metadata service and confirms it is gone. */
@@ -19,5 +19,5 @@ async function post(): Promise<void> {
 }
 
 post().catch((error: unknown) =>
-  tl.warning(`Post-job: ${error instanceof Error ? error.message : String(error)}`),
+  tl.warning(neutraliseRunnerCommands(`Post-job: ${error instanceof Error ? error.message : String(error)}`)),
 );

@@ -1,5 +1,12 @@
 /** The exchange core: no CI library in here; adapters call `login()` and export the result. */
-export { type AudienceQuery, ENTRA_AUDIENCE, type ResolvedAudience, resolveAudience } from './audience.ts';
+export {
+  type AudienceQuery,
+  ENTRA_AUDIENCE,
+  MAX_AUDIENCE_LENGTH,
+  type ResolvedAudience,
+  resolveAudience,
+  resolveAudienceWithIdToken,
+} from './audience.ts';
 export type { Credential } from './exchange/credential.ts';
 export { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
 export { AZURE_DATABRICKS_SCOPE, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
@@ -8,7 +15,12 @@ export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } f
 export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './explain/errors.ts';
 export { federationPolicyHint } from './explain/federation-policy-hint.ts';
 export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
-export { hasControlCharacters, printableLine } from './explain/printable.ts';
+export {
+  hasControlCharacters,
+  neutraliseRunnerCommands,
+  printableLine,
+  quoteInput,
+} from './explain/printable.ts';
 export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';
 export {
   type AuthType,
@@ -22,7 +34,16 @@ export {
   type Provider,
   planLogin,
 } from './login.ts';
-export { assertPrintable, isLoopbackHostname, normalizeHost, normalizeUuid } from './net/host.ts';
+export {
+  assertLength,
+  assertPrintable,
+  isLoopbackHostname,
+  isTenantId,
+  MAX_HOST_NAME_LENGTH,
+  MAX_URL_INPUT_LENGTH,
+  normalizeHost,
+  normalizeUuid,
+} from './net/host.ts';
 export {
   HttpClient,
   type HttpRequest,

@@ -1,4 +1,4 @@
-import { resolveAudience } from './audience.ts';
+import { readAudienceInput, resolveAudienceWithIdToken } from './audience.ts';
 import type { Credential } from './exchange/credential.ts';
 import { databricksTokenEndpoint, exchangeForDatabricksToken } from './exchange/databricks.ts';
 import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint, exchangeWithEntra } from './exchange/entra.ts';
@@ -6,8 +6,15 @@ import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { LoginError } from './explain/errors.ts';
 import { type Logger, redactingLogger } from './explain/logger.ts';
+import { quoteInput } from './explain/printable.ts';
 import type { SecretRegistry } from './explain/redaction.ts';
-import { assertPrintable, DEFAULT_ACCOUNTS_HOST, normalizeHost, normalizeUuid } from './net/host.ts';
+import {
+  assertPrintable,
+  DEFAULT_ACCOUNTS_HOST,
+  isTenantId,
+  normalizeHost,
+  normalizeUuid,
+} from './net/host.ts';
 import { HttpClient } from './net/http.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
@@ -71,15 +78,18 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets' | 'log'>): LoginPlan {
   const provider = (options.provider ?? '').trim() || 'databricks';
   if (provider !== 'databricks' && provider !== 'azure') {
-    throw new LoginError('INPUT_INVALID', `Failed to read input provider: "${provider}" is not supported`, {
-      hint: 'Set provider to databricks (Databricks token federation) or azure (Microsoft Entra ID, for Azure Databricks).',
-    });
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input provider: ${quoteInput(provider)} is not supported`,
+      {
+        hint: 'Set provider to databricks (Databricks token federation) or azure (Microsoft Entra ID, for Azure Databricks).',
+      },
+    );
   }
   const accountId = normalizeUuid('account-id', options.accountId);
   const clientId = normalizeUuid('client-id', options.clientId);
   const host = normalizeHost(options.host || (accountId ? DEFAULT_ACCOUNTS_HOST : undefined));
-  const audienceInput = options.audience?.trim() || undefined;
-  if (audienceInput) assertPrintable('audience', audienceInput);
+  const audienceInput = readAudienceInput(options.audience);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new LoginError(
@@ -105,10 +115,10 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
       );
     }
     assertPrintable('tenant-id', tenantId);
-    if (!/^[A-Za-z0-9.-]+$/.test(tenantId)) {
+    if (!isTenantId(tenantId)) {
       throw new LoginError(
         'INPUT_INVALID',
-        `Failed to read input tenant-id: "${tenantId}" is not a tenant ID or domain`,
+        `Failed to read input tenant-id: ${quoteInput(tenantId)} is not a tenant ID or domain`,
         {
           hint: 'Set tenant-id to the Directory (tenant) ID GUID, or a domain such as contoso.onmicrosoft.com.',
         },
@@ -225,7 +235,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   const context: LoginContext = { ...options, log: redactingLogger(options.log, options.secrets) };
   const http = httpForOneLogin(plan, context);
   context.log.info(`Databricks host: ${plan.host}${plan.accountId ? ` (account ${plan.accountId})` : ''}`);
-  const audience = await resolveAudience(
+  const { audience, idTokenSource } = await resolveAudienceWithIdToken(
     {
       explicit: plan.audienceInput,
       fixed: options.idTokenSource.fixedAudience,
@@ -234,9 +244,11 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       accountId: plan.accountId,
       tokenEndpoint: plan.tokenEndpoint,
     },
+    options.idTokenSource,
     http,
+    context.log,
   );
-  const { credential, claims } = await obtainCredential(plan, audience, context, http);
+  const { credential, claims } = await obtainCredential(plan, audience, { ...context, idTokenSource }, http);
   const left = credential.expiresAt.getTime() - Date.now();
   context.log.info(
     `Got a Databricks token; it expires at ${credential.expiresAt.toISOString()} (in ${describeDuration(left)}).`,

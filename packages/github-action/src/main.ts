@@ -7,14 +7,27 @@ import {
   type LoginResult,
   launchMetadataService,
   login,
+  neutraliseRunnerCommands,
+  printableLine,
   SecretRegistry,
 } from '@databricks-oidc-login/core';
 import { type ActionInputs, readActionInputs } from './inputs.ts';
 
-const logger = { info: core.info, warn: core.warning, debug: core.debug };
+/** Every line the core logs may carry server or input text: none of it may start a workflow command. */
+const safe = neutraliseRunnerCommands;
+const logger = {
+  info: (m: string) => core.info(safe(m)),
+  warn: (m: string) => core.warning(safe(m)),
+  debug: (m: string) => core.debug(safe(m)),
+};
 
+/** A summary cell from foreign text: one line, no markup. */
 function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return printableLine(text, 300)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 /** A short table for the job summary: never a token. */
@@ -113,11 +126,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       );
     }
     await writeSummary(result).catch((error: unknown) =>
-      core.debug(`No job summary: ${secrets.redact(String(error))}`),
+      core.debug(safe(`No job summary: ${secrets.redact(String(error))}`)),
     );
   } catch (error) {
-    if (core.isDebug() && error instanceof Error && error.stack) core.debug(secrets.redact(error.stack));
-    core.setFailed(secrets.redact(describeFailure(error)));
+    if (core.isDebug() && error instanceof Error && error.stack)
+      core.debug(safe(secrets.redact(error.stack)));
+    core.setFailed(safe(secrets.redact(describeFailure(error))));
   }
 }
 

@@ -1,6 +1,10 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as core from '@actions/core';
-import { redactCredentialShapes, stopMetadataService } from '@databricks-oidc-login/core';
+import {
+  neutraliseRunnerCommands,
+  redactCredentialShapes,
+  stopMetadataService,
+} from '@databricks-oidc-login/core';
 
 /** The post step: stops the metadata service of mode refresh, and confirms it is gone. */
 async function post(): Promise<void> {
@@ -12,7 +16,8 @@ async function post(): Promise<void> {
   const logFile = core.getState('metadata-service-log');
   if (logFile && existsSync(logFile)) {
     core.startGroup('Metadata service log');
-    core.info(redactCredentialShapes(readFileSync(logFile, 'utf8')));
+    // The log holds server text: no line of it may become a workflow command.
+    core.info(neutraliseRunnerCommands(redactCredentialShapes(readFileSync(logFile, 'utf8'))));
     core.endGroup();
     rmSync(logFile, { force: true });
   }
@@ -21,5 +26,7 @@ async function post(): Promise<void> {
 }
 
 post().catch((error: unknown) =>
-  core.warning(`Post step: ${error instanceof Error ? error.message : String(error)}`),
+  core.warning(
+    neutraliseRunnerCommands(`Post step: ${error instanceof Error ? error.message : String(error)}`),
+  ),
 );
