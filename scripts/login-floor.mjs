@@ -3,8 +3,9 @@
 // host, the ID token fetched alongside the host metadata, and the same runner files and
 // commands written. No validation, no retries, no diagnostics: nothing a real step may skip is
 // here, and nothing else. It assumes the emulators' happy path and fails loudly otherwise.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 
 const agent = new Agent({ keepAlive: true });
 const env = process.env;
@@ -93,6 +94,9 @@ async function azureDevOps() {
     process.stdout.write(
       `##vso[task.setvariable variable=${name};isSecret=${secret};isOutput=${output};]${value}\n`,
     );
+  const configFile = join(env.AGENT_TEMPDIRECTORY, 'floor.databrickscfg');
+  writeFileSync(configFile, `[floor]\nhost = ${host}\ntoken = ${answer.access_token}\n`, { mode: 0o600 });
+  set('DATABRICKS_CONFIG_FILE', configFile);
   set('DATABRICKS_TOKEN', answer.access_token, true);
   set('DATABRICKS_HOST', host);
   set('DATABRICKS_AUTH_TYPE', 'pat');

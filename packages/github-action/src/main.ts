@@ -1,3 +1,5 @@
+import { appendFileSync } from 'node:fs';
+import { EOL } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import {
@@ -32,9 +34,10 @@ function escapeHtml(text: string): string {
 
 /** A short table for the job summary: never a token. */
 async function writeSummary(result: LoginResult): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const path = process.env.GITHUB_STEP_SUMMARY;
+  if (!path) return;
   const row = (name: string, value: string) => [{ data: name, header: true }, escapeHtml(value)];
-  await core.summary
+  const html = core.summary
     .addHeading('Databricks OIDC login', 3)
     .addTable([
       row('Host', result.host),
@@ -42,7 +45,11 @@ async function writeSummary(result: LoginResult): Promise<void> {
       row('Subject', result.claims.sub),
       row('Expires', result.credential.expiresAt.toISOString()),
     ])
-    .write();
+    .stringify();
+  core.summary.emptyBuffer();
+  // Written synchronously, as summary.write() would append it: its promise-based fs would start
+  // libuv's thread pool for one small append.
+  appendFileSync(path, `${html}${EOL}`);
 }
 
 function exportToken(inputs: ActionInputs, result: LoginResult): void {
