@@ -65,6 +65,25 @@ const tokenCommand = {
   plugins: [stubUndici],
 };
 
+// @actions/core imports @actions/http-client (and its proxy tunnel) for getIDToken, which we do
+// not call: declared free of side effects, it is dropped from the bundle instead of being loaded
+// on every start. The core's own HTTP layer loads only what a request needs.
+const unusedHttpClient = {
+  name: 'unused-http-client',
+  setup(b) {
+    b.onResolve({ filter: /^@actions\/http-client$/ }, async (args) => {
+      if (args.pluginData?.resolving) return undefined;
+      const resolved = await b.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: { resolving: true },
+      });
+      return { ...resolved, sideEffects: false };
+    });
+  },
+};
+
 await Promise.all([
   build({ ...tokenCommand, outdir: 'dist/bin' }),
   build({ ...tokenCommand, outdir: join(TASK_DIR, 'bin') }),
@@ -82,7 +101,7 @@ await Promise.all([
     outExtension: { '.js': '.cjs' },
     minify: true,
     legalComments: 'none',
-    plugins: [stubUndici],
+    plugins: [stubUndici, unusedHttpClient],
   }),
   // The Azure DevOps task: the only bundle that contains azure-pipelines-task-lib.
   build({

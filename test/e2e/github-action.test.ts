@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
 import { runActionStep, runSdkMe, type StepRun } from './github-runner.ts';
@@ -98,17 +99,19 @@ describe('GitHub Action, mode token', () => {
 });
 
 describe('GitHub Action, other identities and audiences', () => {
-  it('uses the audience the host publishes in /.well-known/databricks-config', async () => {
+  it('uses the audience the host publishes in /.well-known/databricks-config, when it is the account ID', async () => {
+    // Only an audience of this host or account is taken (issue 9); the account ID qualifies.
+    const accountId = randomUUID();
     emu = await startEmulators({
-      databricks: { defaultAudiences: ['databricks-federation'] },
-      policyAudience: 'databricks-federation',
+      databricks: { accountId, defaultAudiences: [accountId] },
+      policyAudience: accountId,
     });
     const run = await runActionStep('main', {
       inputs: { mode: 'token', host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
       env: emu.github.env,
     });
     expect(run.errors).toEqual([]);
-    expect(emu.github.requestsTo('/idtoken/job')[0]?.query.get('audience')).toBe('databricks-federation');
+    expect(emu.github.requestsTo('/idtoken/job').at(-1)?.query.get('audience')).toBe(accountId);
     expect(run.stdout).toContain('/.well-known/databricks-config');
   });
 

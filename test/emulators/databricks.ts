@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { JwtIssuer } from './jwt-issuer.ts';
 import { LoopbackServer, type RecordedRequest, type Reply } from './loopback-server.ts';
+import type { TlsIdentity } from './test-ca.ts';
 
 /** The `oidc_policy` of a federation policy, with Databricks' field names and defaults. */
 export interface OidcPolicy {
@@ -29,6 +30,8 @@ export interface ServicePrincipal {
 }
 
 export interface DatabricksEmulatorOptions {
+  /** Serve HTTPS with this certificate (see test-ca.ts) instead of plain HTTP. */
+  tls?: TlsIdentity;
   accountId?: string;
   servicePrincipals?: ServicePrincipal[];
   /** Account-wide federation policies, used when no client_id is sent. */
@@ -94,7 +97,7 @@ export class DatabricksEmulator extends LoopbackServer {
   }
 
   static async create(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
-    const emulator = await new DatabricksEmulator(options).start();
+    const emulator = await new DatabricksEmulator(options).start(options.tls);
     emulator.signer = await JwtIssuer.create(`${emulator.url}/oidc`);
     return emulator;
   }

@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { JwtIssuer } from './jwt-issuer.ts';
 import { LoopbackServer, type RecordedRequest, type Reply } from './loopback-server.ts';
+import type { TlsIdentity } from './test-ca.ts';
 
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 
 export interface GitHubEmulatorOptions {
+  /** Serve HTTPS with this certificate (see test-ca.ts) instead of plain HTTP. */
+  tls?: TlsIdentity;
   /** The `iss` claim; defaults to GitHub's real issuer so policies look like production ones. */
   issuer?: string;
   /** Claims of the job; `sub` defaults to an environment-scoped subject. */
@@ -41,7 +44,9 @@ export class GitHubEmulator extends LoopbackServer {
   }
 
   static async create(options: GitHubEmulatorOptions = {}): Promise<GitHubEmulator> {
-    return new GitHubEmulator(await JwtIssuer.create(options.issuer ?? GITHUB_ISSUER), options).start();
+    return new GitHubEmulator(await JwtIssuer.create(options.issuer ?? GITHUB_ISSUER), options).start(
+      options.tls,
+    );
   }
 
   /** What the runner puts in ACTIONS_ID_TOKEN_REQUEST_URL (it already carries a query). */

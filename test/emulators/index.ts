@@ -5,6 +5,7 @@ import { EntraEmulator } from './entra.ts';
 import { GITHUB_ISSUER, GitHubEmulator, type GitHubEmulatorOptions } from './github.ts';
 
 export { AzureDevOpsEmulator, type ServiceConnection } from './azure-devops.ts';
+export { ConnectProxy } from './connect-proxy.ts';
 export {
   DatabricksEmulator,
   type GoogleIdentities,
@@ -24,6 +25,7 @@ export {
 } from './google.ts';
 export { JwtIssuer } from './jwt-issuer.ts';
 export type { Fault, RecordedRequest } from './loopback-server.ts';
+export { TestCertificateAuthority, type TlsIdentity } from './test-ca.ts';
 
 /** A running set of emulators wired to trust each other, plus the identities of the scenario. */
 export interface Emulators {

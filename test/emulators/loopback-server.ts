@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TlsIdentity } from './test-ca.ts';
 
 /** A request as an emulator saw it, for tests to assert on. */
 export interface RecordedRequest {
@@ -10,6 +12,8 @@ export interface RecordedRequest {
   body: string;
   form: URLSearchParams;
   at: number;
+  /** When the answer was sent (undefined while pending or for a hang). */
+  answeredAt?: number;
 }
 
 /**
@@ -35,14 +39,18 @@ export interface Reply {
   hang?: boolean;
 }
 
-/** A real HTTP server on 127.0.0.1 with request recording and fault injection. */
+/** A real HTTP (or, with a TLS identity, HTTPS) server on 127.0.0.1 with request recording and fault injection. */
 export abstract class LoopbackServer {
   readonly requests: RecordedRequest[] = [];
   readonly #faults: Fault[] = [];
   #server: Server | undefined;
   #url = '';
+  /** TCP connections accepted so far: keep-alive shows as fewer connections than requests. */
+  connections = 0;
+  /** Added before every answer, to emulate a distant server. */
+  latencyMs = 0;
 
-  /** The base URL, `http://127.0.0.1:<port>`. */
+  /** The base URL, `http://127.0.0.1:<port>` (`https://` when started with TLS). */
   get url(): string {
     if (!this.#url) throw new Error('emulator not started');
     return this.#url;
@@ -65,11 +73,18 @@ export abstract class LoopbackServer {
 
   protected abstract handle(request: RecordedRequest): Promise<Reply> | Reply;
 
-  async start(): Promise<this> {
-    const server = createServer((req, res) => void this.#serve(req, res));
+  /** Listens on 127.0.0.1; with `tls`, speaks HTTPS with that certificate (see test-ca.ts). */
+  async start(tls?: TlsIdentity): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res);
+    const server: Server = tls
+      ? createTlsServer({ key: tls.key, cert: tls.cert }, handler)
+      : createServer(handler);
+    server.on('connection', () => {
+      this.connections++;
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.#server = server;
-    this.#url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.#url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this;
   }
 
@@ -96,6 +111,10 @@ export abstract class LoopbackServer {
       at: Date.now(),
     };
     this.requests.push(request);
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    res.on('finish', () => {
+      request.answeredAt = Date.now();
+    });
     const index = this.#faults.findIndex(
       (f) =>
         f.path === undefined ||

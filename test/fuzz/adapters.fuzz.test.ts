@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentEndpoints, runTask } from '../e2e/azure-devops-agent.ts';
 import { runActionStep } from '../e2e/github-runner.ts';
+import { azureDevOpsOutputProblems, githubOutputProblems } from '../e2e/runner-commands.ts';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
-import { HostileServer, seededRandom, writeFuzzReport } from './hostile-server.ts';
+import {
+  FORGED_MARKER,
+  HostileServer,
+  newFuzzReport,
+  seededRandom,
+  timeCase,
+  writeFuzzReport,
+} from './hostile-server.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const CASES = Number(process.env.FUZZ_ADAPTER_CASES ?? 40);
@@ -29,6 +37,8 @@ const credentialSecrets = (clientId: string) => [
   PAT,
   Buffer.from(`${clientId}:${CLIENT_SECRET}`).toString('base64'),
 ];
+/** A step with timeout-seconds 1 gives up after 3 s; the rest is node start-up and a loaded machine. */
+const STEP_BOUND_MS = 15_000;
 
 let emu: Emulators;
 let hostile: HostileServer;
@@ -41,8 +51,8 @@ afterAll(async () => {
 });
 
 describe('fuzz: the built adapters against hostile servers', () => {
-  it(`GitHub Action: one ::error:: or a clean success, no stack trace, no secret, over ${CASES} cases`, async () => {
-    const report = { cases: 0, crashes: 0, leaks: 0, succeeded: 0 };
+  it(`GitHub Action: one ::error:: or a clean success, no stack trace, no secret, no forged command, over ${CASES} cases`, async () => {
+    const report = newFuzzReport();
     const problems: string[] = [];
     for (let i = 0; i < CASES; i++) {
       const seed = SEED + 1000 + i;
@@ -68,6 +78,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
         env: { ...(i % 5 === 4 ? {} : idEnv), RUNNER_DEBUG: i % 2 === 0 ? '1' : '0' },
       });
       report.cases++;
+      timeCase(report, `seed ${seed}`, run.durationMs, STEP_BOUND_MS, problems);
       const ok = run.code === 0 && run.errors.length === 0;
       if (ok) report.succeeded++;
       else if (run.code === 0 || run.errors.length !== 1) {
@@ -98,13 +109,20 @@ describe('fuzz: the built adapters against hostile servers', () => {
           problems.push(`seed ${seed}: leaked a secret`);
         }
       }
+      const forged = githubOutputProblems(`${run.stdout}\n${run.stderr}`, FORGED_MARKER, secrets, {
+        strictMasks: false, // hostile servers hand out tokens the test cannot list; the step masks them
+      });
+      if (forged.length > 0) {
+        report.forged++;
+        problems.push(`seed ${seed}: ${forged[0]}`);
+      }
     }
     writeFuzzReport('github-action', report);
     expect(problems).toEqual([]);
   }, 300_000);
 
-  it(`Azure DevOps task: one task.complete, no stack trace, no secret, over ${CASES} cases`, async () => {
-    const report = { cases: 0, crashes: 0, leaks: 0, succeeded: 0 };
+  it(`Azure DevOps task: one task.complete, no stack trace, no secret, no forged command, over ${CASES} cases`, async () => {
+    const report = newFuzzReport();
     const problems: string[] = [];
     const jobToken = 'job-access-token-secret-value';
     for (let i = 0; i < CASES; i++) {
@@ -133,6 +151,7 @@ describe('fuzz: the built adapters against hostile servers', () => {
         },
       });
       report.cases++;
+      timeCase(report, `seed ${seed}`, run.durationMs, STEP_BOUND_MS, problems);
       const completes = run.commands.filter((c) => c.name === 'task.complete');
       if (completes.length !== 1) {
         report.crashes++;
@@ -171,6 +190,11 @@ describe('fuzz: the built adapters against hostile servers', () => {
           report.leaks++;
           problems.push(`seed ${seed}: leaked a secret`);
         }
+      }
+      const forged = azureDevOpsOutputProblems(`${run.stdout}\n${run.stderr}`, FORGED_MARKER, []);
+      if (forged.length > 0) {
+        report.forged++;
+        problems.push(`seed ${seed}: ${forged[0]}`);
       }
     }
     writeFuzzReport('azure-devops-task', report);

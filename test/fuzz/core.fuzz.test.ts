@@ -7,11 +7,20 @@ import {
   type Logger,
   LoginError,
   login,
+  neutraliseRunnerCommands,
   planLogin,
   SecretRegistry,
 } from '../../packages/core/src/index.ts';
+import { azureDevOpsOutputProblems, githubOutputProblems } from '../e2e/runner-commands.ts';
 import { GitHubEmulator } from '../emulators/index.ts';
-import { HostileServer, seededRandom, writeFuzzReport } from './hostile-server.ts';
+import {
+  FORGED_MARKER,
+  HostileServer,
+  newFuzzReport,
+  seededRandom,
+  timeCase,
+  writeFuzzReport,
+} from './hostile-server.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const CASES = Number(process.env.FUZZ_CASES ?? 1500);
@@ -36,16 +45,19 @@ afterAll(async () => {
 });
 
 describe('fuzz: the core against hostile servers', () => {
-  it(`logs in or fails with one LoginError, leaking nothing, over ${CASES} hostile exchanges`, async () => {
+  it(`logs in or fails with one LoginError, leaking and forging nothing, in bounded time, over ${CASES} hostile exchanges`, async () => {
     let unhandled = 0;
     const onUnhandled = () => {
       unhandled++;
     };
     process.on('unhandledRejection', onUnhandled);
-    const report = { cases: 0, crashes: 0, leaks: 0, succeeded: 0 };
+    const report = newFuzzReport();
     const problems: string[] = [];
+    // Three request timeouts bound a login; the rest is margin for a loaded machine.
+    const boundMs = 3 * 300 + 4_000;
     try {
       for (let i = 0; i < CASES; i++) {
+        const started = performance.now();
         const seed = SEED + i;
         hostile.rand = seededRandom(seed);
         hostile.allowHang = i % 50 === 0;
@@ -84,6 +96,7 @@ describe('fuzz: the core against hostile servers', () => {
           if (describeFailure(error).split('\n')[0]?.startsWith('Failed to') !== true)
             problems.push(`seed ${seed}: no "Failed to" line`);
         }
+        timeCase(report, `seed ${seed}`, performance.now() - started, boundMs, problems);
         const idTokens = github.issued.slice(issuedBefore);
         const stored = [CLIENT_SECRET, PAT, Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')];
         for (const secret of [...idTokens, ...(minted ? [minted] : []), ...stored]) {
@@ -91,6 +104,16 @@ describe('fuzz: the core against hostile servers', () => {
             report.leaks++;
             problems.push(`seed ${seed}: a secret reached the output`);
           }
+        }
+        // What the adapters print goes through the one escaping function: nothing may be forged.
+        const printed = neutraliseRunnerCommands(output);
+        const forged = [
+          ...githubOutputProblems(printed, FORGED_MARKER, []),
+          ...azureDevOpsOutputProblems(printed, FORGED_MARKER, []),
+        ];
+        if (forged.length > 0) {
+          report.forged++;
+          problems.push(`seed ${seed}: ${forged[0]}`);
         }
         report.cases++;
       }
@@ -100,7 +123,7 @@ describe('fuzz: the core against hostile servers', () => {
     writeFuzzReport('core-exchange', report);
     expect(problems).toEqual([]);
     expect(unhandled).toBe(0);
-    expect(report.crashes + report.leaks).toBe(0);
+    expect(report.crashes + report.leaks + report.forged + report.stalls).toBe(0);
     expect(report.succeeded).toBeGreaterThan(0); // the generator also produces valid answers
   }, 300_000);
 
@@ -128,6 +151,9 @@ describe('fuzz: the core against hostile servers', () => {
       'javascript:',
       'file:///etc/passwd',
       'a'.repeat(3000),
+      'eyJ'.repeat(40_000),
+      'x.'.repeat(60_000),
+      '..',
       '6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f',
       '1234567',
       '$(DATABRICKS_HOST)',
@@ -139,9 +165,10 @@ describe('fuzz: the core against hostile servers', () => {
         { length: Math.floor(rand() * 5) },
         () => fragments[Math.floor(rand() * fragments.length)],
       ).join('');
-    let cases = 0;
-    let crashes = 0;
+    const report = newFuzzReport();
+    const problems: string[] = [];
     for (let i = 0; i < 5000; i++) {
+      const started = performance.now();
       const options = {
         host: random(),
         clientId: rand() < 0.5 ? random() : undefined,
@@ -151,7 +178,7 @@ describe('fuzz: the core against hostile servers', () => {
         tenantId: rand() < 0.5 ? random() : undefined,
         authorityHost: rand() < 0.3 ? random() : undefined,
       };
-      cases++;
+      report.cases++;
       try {
         const plan = planLogin(options);
         // Whatever got through is a clean origin, and plain http only to loopback.
@@ -160,11 +187,16 @@ describe('fuzz: the core against hostile servers', () => {
           expect(plan.host).toMatch(/^http:\/\/(localhost|127\.[\d.]+|\[::1\])(:\d+)?$/);
         expect(hasControlCharacters(plan.tokenEndpoint) || /\s/.test(plan.tokenEndpoint)).toBe(false);
       } catch (error) {
-        if (!(error instanceof LoginError)) crashes++;
+        if (!(error instanceof LoginError)) report.crashes++;
+        // An error message quotes at most a short excerpt of any input.
+        else if (error.message.length > 600)
+          problems.push(`case ${i}: a ${error.message.length}-character message`);
       }
+      timeCase(report, `input case ${i}`, performance.now() - started, 1_000, problems);
     }
-    writeFuzzReport('core-inputs', { cases, crashes, leaks: 0, succeeded: 0 });
-    expect(crashes).toBe(0);
+    writeFuzzReport('core-inputs', report);
+    expect(problems).toEqual([]);
+    expect(report.crashes).toBe(0);
   });
 
   it('chooses an auth method or fails with one LoginError, never echoing a secret input', () => {
@@ -219,7 +251,7 @@ describe('fuzz: the core against hostile servers', () => {
       }
       if (lines.some((l) => l.includes('S3CR3T'))) leaks++;
     }
-    writeFuzzReport('core-auth-type', { cases, crashes, leaks, succeeded: 0 });
+    writeFuzzReport('core-auth-type', { ...newFuzzReport(), cases, crashes, leaks });
     expect({ crashes, leaks }).toEqual({ crashes: 0, leaks: 0 });
   });
 });

@@ -9,7 +9,13 @@ import {
 } from '../../packages/core/src/index.ts';
 import { GitHubEmulator } from '../emulators/index.ts';
 import type { RecordedRequest, Reply } from '../emulators/loopback-server.ts';
-import { HostileServer, hostileReply, seededRandom, writeFuzzReport } from './hostile-server.ts';
+import {
+  HostileServer,
+  hostileReply,
+  newFuzzReport,
+  seededRandom,
+  writeFuzzReport,
+} from './hostile-server.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const CASES = Number(process.env.FUZZ_CASES ?? 1500) / 3;
@@ -103,7 +109,7 @@ afterAll(async () => {
 
 describe('fuzz: provider google against hostile Google endpoints', () => {
   it(`logs in or fails with one LoginError, leaking nothing and forging no runner command, over ${CASES} cases`, async () => {
-    const report = { cases: 0, crashes: 0, leaks: 0, succeeded: 0 };
+    const report = newFuzzReport();
     const problems: string[] = [];
     for (let i = 0; i < CASES; i++) {
       const seed = SEED + i;
@@ -155,8 +161,10 @@ describe('fuzz: provider google against hostile Google endpoints', () => {
           problems.push(`seed ${seed}: a secret reached the output`);
         }
       }
-      if (/^\s*(::|##vso\[)/m.test(output) || /[\r\u2028]/.test(output))
+      if (/^\s*(::|##vso\[)/m.test(output) || /[\r\u2028]/.test(output)) {
+        report.forged++;
         problems.push(`seed ${seed}: a line could be read as a runner command`);
+      }
       report.cases++;
     }
     writeFuzzReport('google-exchange', report);

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../e2e/github-runner.ts';
+import { hostilePayload } from '../e2e/runner-commands.ts';
 import { LoopbackServer, type RecordedRequest, type Reply } from '../emulators/loopback-server.ts';
 
 /** A small seeded PRNG (mulberry32), so a failing case can be replayed from its seed. */
@@ -25,6 +26,16 @@ function randomText(rand: () => number, length: number): string {
   return Array.from({ length }, () => String.fromCharCode(Math.floor(rand() * 0x2fff))).join('');
 }
 
+/** Marks every forged command the hostile server tries, so the fuzz tests can spot one that got through. */
+export const FORGED_MARKER = 'FUZZ-FORGED';
+const FORGED = hostilePayload(FORGED_MARKER);
+
+/** Text that made the old redaction patterns backtrack quadratically. */
+function redactionStress(rand: () => number): string {
+  const unit = pick(rand, ['eyJ', 'a', 'a.', 'access_token ', 'Bearer ', '"value": ', 'eyJa.']);
+  return unit.repeat(Math.ceil((200_000 + Math.floor(rand() * 600_000)) / unit.length));
+}
+
 const STATUSES = [
   200, 200, 200, 201, 204, 301, 302, 400, 401, 403, 404, 405, 409, 418, 429, 500, 502, 503, 504, 599,
 ];
@@ -44,7 +55,7 @@ export function hostileReply(rand: () => number, request: RecordedRequest, allow
       ? Buffer.from(basic, 'base64').toString('utf8')
       : authorization.replace(/^Bearer /, ''));
   const status = pick(rand, STATUSES);
-  const kind = Math.floor(rand() * 16);
+  const kind = Math.floor(rand() * 19);
   switch (kind) {
     case 0:
       return { status, body: randomBytes(rand, Math.floor(rand() * 4096)) };
@@ -119,6 +130,30 @@ export function hostileReply(rand: () => number, request: RecordedRequest, allow
       };
     case 14:
       return { status, body: 'null' };
+    case 15:
+      // Forged runner commands in every field a step might print.
+      return {
+        status: pick(rand, [200, 400, 401, 403, 500]),
+        body: {
+          userName: FORGED,
+          error: FORGED,
+          error_description: FORGED,
+          message: FORGED,
+          token_federation_default_oidc_audiences: [FORGED],
+          account_id: FORGED,
+          ...(rand() < 0.5 ? { access_token: `ok-${Math.floor(rand() * 1e9)}`, expires_in: 300 } : {}),
+        },
+      };
+    case 16:
+      return { status: pick(rand, [400, 401, 500, 200]), body: redactionStress(rand) };
+    case 17:
+      return {
+        status: 200,
+        body: {
+          access_token: pick(rand, ['eyJhbGciOiJub25lIn0.eyJleHAiOjF9.', 'opaque']),
+          expires_in: pick(rand, [0.001, 0, -1, 1e-9]),
+        },
+      };
     default:
       return {
         status: 200,
@@ -144,15 +179,60 @@ export class HostileServer extends LoopbackServer {
   }
 }
 
-/** Records a fuzz run's counts for .ci/run to report. */
-export function writeFuzzReport(
+/** What a fuzz run found; `slowestMs` is the slowest case, `slowestCase` its seed (or name). */
+export interface FuzzReport {
+  cases: number;
+  crashes: number;
+  leaks: number;
+  /** Forged runner commands that reached the output. */
+  forged: number;
+  /** Cases that outlived their time bound. */
+  stalls: number;
+  succeeded: number;
+  slowestMs: number;
+  slowestCase: string;
+}
+
+export function newFuzzReport(): FuzzReport {
+  return {
+    cases: 0,
+    crashes: 0,
+    leaks: 0,
+    forged: 0,
+    stalls: 0,
+    succeeded: 0,
+    slowestMs: 0,
+    slowestCase: '',
+  };
+}
+
+/** Counts a case's duration, and whether it stayed within its bound. */
+export function timeCase(
+  report: FuzzReport,
   name: string,
-  report: { cases: number; crashes: number; leaks: number; succeeded: number },
+  ms: number,
+  boundMs: number,
+  problems: string[],
 ): void {
+  if (ms > report.slowestMs) {
+    report.slowestMs = Math.round(ms);
+    report.slowestCase = name;
+  }
+  if (ms > boundMs) {
+    report.stalls++;
+    problems.push(`${name}: took ${Math.round(ms)} ms, more than its bound of ${boundMs} ms`);
+  }
+}
+
+/** Records a fuzz run's counts for .ci/run to report. */
+export function writeFuzzReport(name: string, report: FuzzReport): void {
   const dir = join(ROOT, 'build');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `fuzz-${name}.json`), JSON.stringify(report));
+  writeFileSync(
+    join(dir, `fuzz-${name}.json`),
+    JSON.stringify({ ...report, slowestCase: `${name} ${report.slowestCase}` }),
+  );
   console.log(
-    `fuzz ${name}: ${report.cases} cases, ${report.crashes} crashes, ${report.leaks} leaks, ${report.succeeded} logins succeeded`,
+    `fuzz ${name}: ${report.cases} cases, ${report.crashes} crashes, ${report.leaks} leaks, ${report.forged} forged commands, ${report.stalls} stalls, ${report.succeeded} logins succeeded; slowest case ${report.slowestMs} ms (${report.slowestCase})`,
   );
 }

@@ -9,6 +9,8 @@ import {
   type LoginResult,
   launchMetadataService,
   login,
+  neutraliseRunnerCommands,
+  printableLine,
   SecretRegistry,
 } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
@@ -17,12 +19,12 @@ import type { AzureDevOpsSourcePayload } from './source-payload.ts';
 
 export const CONFIG_PROFILE = 'databricks-oidc-login';
 
-/** Agent log lines must never start a logging command, whatever a claim contains. */
-const neutralise = (line: string) => line.replace(/##(vso)?\[/gi, '#\u200b#$1[');
+/** Agent log lines must never carry a logging command, whatever a server or an input says. */
+const safe = neutraliseRunnerCommands;
 const logger = {
-  info: (m: string) => console.log(neutralise(m)),
-  warn: (m: string) => tl.warning(neutralise(m)),
-  debug: (m: string) => tl.debug(m),
+  info: (m: string) => console.log(safe(m)),
+  warn: (m: string) => tl.warning(safe(m)),
+  debug: (m: string) => tl.debug(safe(m)),
 };
 
 function tempDirectory(): string {
@@ -148,7 +150,8 @@ async function run(): Promise<void> {
     // A PAT's expiry is not known.
     const expiresAt = result.authType === 'pat' ? '' : result.credential.expiresAt.toISOString();
     tl.setVariable('expiresAt', expiresAt, false, true);
-    tl.setVariable('principal', result.principal ?? '', false, true);
+    // Foreign text: never a ##vso[ inside the variable command or task-lib's debug echo of it.
+    tl.setVariable('principal', safe(result.principal ?? ''), false, true);
     if (result.googleAccessToken) {
       tl.setVariable('googleAccessToken', result.googleAccessToken.token, true, true);
       console.log(
@@ -158,11 +161,11 @@ async function run(): Promise<void> {
     tl.setVariable('authType', result.authType, false, true);
     tl.setResult(
       tl.TaskResult.Succeeded,
-      `Logged in to ${result.host}${result.principal ? ` as ${result.principal}` : ''}.`,
+      safe(`Logged in to ${result.host}${result.principal ? ` as ${printableLine(result.principal)}` : ''}.`),
     );
   } catch (error) {
-    if (error instanceof Error && error.stack) tl.debug(secrets.redact(error.stack));
-    tl.setResult(tl.TaskResult.Failed, secrets.redact(describeFailure(error)));
+    if (error instanceof Error && error.stack) tl.debug(safe(secrets.redact(error.stack)));
+    tl.setResult(tl.TaskResult.Failed, safe(secrets.redact(describeFailure(error))));
   }
 }
 

@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs';
-import { redactCredentialShapes, stopOwnMetadataService, takeServiceLog } from '@databricks-oidc-login/core';
+import {
+  neutraliseRunnerCommands,
+  redactCredentialShapes,
+  stopOwnMetadataService,
+  takeServiceLog,
+} from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
-
-/** Agent log lines must never start a logging command, whatever the service log contains. */
-const neutralise = (text: string) => text.replace(/##(vso)?\[/gi, '#\u200b#$1[');
 
 /**
  * postjobexecution: removes the token's config file (mode token); in mode refresh, stops the
@@ -26,9 +28,10 @@ async function post(): Promise<void> {
   else tl.warning(stop.message);
   const logFile = tl.getTaskVariable('metadataServiceLog');
   const log = logFile ? takeServiceLog(logFile) : undefined;
-  if (log !== undefined) console.log(`Metadata service log:\n${neutralise(redactCredentialShapes(log))}`);
+  if (log !== undefined)
+    console.log(`Metadata service log:\n${neutraliseRunnerCommands(redactCredentialShapes(log))}`);
 }
 
 post().catch((error: unknown) =>
-  tl.warning(`Post-job: ${error instanceof Error ? error.message : String(error)}`),
+  tl.warning(neutraliseRunnerCommands(`Post-job: ${error instanceof Error ? error.message : String(error)}`)),
 );

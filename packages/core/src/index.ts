@@ -1,5 +1,12 @@
 /** The exchange core: no CI library in here; adapters call `login()` and export the result. */
-export { type AudienceQuery, ENTRA_AUDIENCE, type ResolvedAudience, resolveAudience } from './audience.ts';
+export {
+  type AudienceQuery,
+  ENTRA_AUDIENCE,
+  MAX_AUDIENCE_LENGTH,
+  type ResolvedAudience,
+  resolveAudience,
+  resolveAudienceWithIdToken,
+} from './audience.ts';
 export {
   AUTH_TYPES,
   type AuthChoice,
@@ -33,7 +40,12 @@ export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL }
 export { federationPolicyHint } from './explain/federation-policy-hint.ts';
 export { type GoogleAttempt, googlePrincipal, parseWorkloadIdentityProvider } from './explain/google-hint.ts';
 export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
-export { hasControlCharacters, printableLine } from './explain/printable.ts';
+export {
+  hasControlCharacters,
+  neutraliseRunnerCommands,
+  printableLine,
+  quoteInput,
+} from './explain/printable.ts';
 export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';
 export {
   type AuthMethod,
@@ -51,8 +63,12 @@ export {
   planLogin,
 } from './login.ts';
 export {
+  assertLength,
   assertPrintable,
   isLoopbackHostname,
+  isTenantId,
+  MAX_HOST_NAME_LENGTH,
+  MAX_URL_INPUT_LENGTH,
   normalizeAuthority,
   normalizeHost,
   normalizeUuid,

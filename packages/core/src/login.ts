@@ -1,4 +1,4 @@
-import { resolveAudience } from './audience.ts';
+import { readAudienceInput, resolveAudienceWithIdToken } from './audience.ts';
 import {
   type AuthChoice,
   type AuthMethod,
@@ -26,10 +26,12 @@ import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { LoginError } from './explain/errors.ts';
 import { type Logger, redactingLogger } from './explain/logger.ts';
+import { quoteInput } from './explain/printable.ts';
 import type { SecretRegistry } from './explain/redaction.ts';
 import {
   assertPrintable,
   DEFAULT_ACCOUNTS_HOST,
+  isTenantId,
   normalizeAuthority,
   normalizeHost,
   normalizeUuid,
@@ -129,16 +131,19 @@ function googleVerifyHint(serviceAccount: string): string {
 export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets' | 'log'>): LoginPlan {
   const provider = (options.provider ?? '').trim() || 'databricks';
   if (provider !== 'databricks' && provider !== 'azure' && provider !== 'google') {
-    throw new LoginError('INPUT_INVALID', `Failed to read input provider: "${provider}" is not supported`, {
-      hint: 'Set provider to databricks (Databricks token federation), azure (Microsoft Entra ID, for Azure Databricks) or google (Google ID tokens, for Databricks on Google Cloud).',
-    });
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input provider: ${quoteInput(provider)} is not supported`,
+      {
+        hint: 'Set provider to databricks (Databricks token federation), azure (Microsoft Entra ID, for Azure Databricks) or google (Google ID tokens, for Databricks on Google Cloud).',
+      },
+    );
   }
   const accountId = normalizeUuid('account-id', options.accountId);
   const clientId = normalizeUuid('client-id', options.clientId);
   const accountsHost = provider === 'google' ? GCP_ACCOUNTS_HOST : DEFAULT_ACCOUNTS_HOST;
   const host = normalizeHost(options.host || (accountId ? accountsHost : undefined));
-  const audienceInput = options.audience?.trim() || undefined;
-  if (audienceInput) assertPrintable('audience', audienceInput);
+  const audienceInput = readAudienceInput(options.audience);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new LoginError(
@@ -168,10 +173,10 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
       );
     }
     assertPrintable('tenant-id', tenantId);
-    if (!/^[A-Za-z0-9.-]+$/.test(tenantId)) {
+    if (!isTenantId(tenantId)) {
       throw new LoginError(
         'INPUT_INVALID',
-        `Failed to read input tenant-id: "${tenantId}" is not a tenant ID or domain`,
+        `Failed to read input tenant-id: ${quoteInput(tenantId)} is not a tenant ID or domain`,
         {
           hint: 'Set tenant-id to the Directory (tenant) ID GUID, or a domain such as contoso.onmicrosoft.com.',
         },
@@ -362,7 +367,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   if (choice.method !== 'oidc')
     return loginWithStoredSecret(plan, choice, { secrets: options.secrets, log }, http);
   const context: LoginContext = { ...options, idTokenSource: choice.idTokenSource, log };
-  const audience = await resolveAudience(
+  const { audience, idTokenSource } = await resolveAudienceWithIdToken(
     {
       explicit: plan.audienceInput,
       fixed: choice.idTokenSource.fixedAudience,
@@ -372,9 +377,16 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       accountId: plan.accountId,
       tokenEndpoint: plan.tokenEndpoint,
     },
+    choice.idTokenSource,
+    http,
+    context.log,
+  );
+  const { credential, claims, googleAccessToken } = await obtainCredential(
+    plan,
+    audience,
+    { ...context, idTokenSource },
     http,
   );
-  const { credential, claims, googleAccessToken } = await obtainCredential(plan, audience, context, http);
   const left = credential.expiresAt.getTime() - Date.now();
   context.log.info(
     `Got a ${plan.google ? 'Google ID token for Databricks' : 'Databricks token'}; it expires at ${credential.expiresAt.toISOString()} (in ${describeDuration(left)}).`,

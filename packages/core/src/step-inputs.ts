@@ -1,4 +1,5 @@
 import { LoginError } from './explain/errors.ts';
+import { quoteInput } from './explain/printable.ts';
 
 /**
  * Parsers for the plain-text inputs both CI adapters receive. `name` is the input's name as the
@@ -14,9 +15,13 @@ export function readChoice<T extends string>(
 ): T {
   const value = (raw ?? '').trim() || fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: "${value}" is not supported`, {
-    hint: `Set ${name} to one of: ${allowed.join(', ')}.`,
-  });
+  throw new LoginError(
+    'INPUT_INVALID',
+    `Failed to read input ${name}: ${quoteInput(value)} is not supported`,
+    {
+      hint: `Set ${name} to one of: ${allowed.join(', ')}.`,
+    },
+  );
 }
 
 /** true or false (any case), or `fallback` when empty. */
@@ -24,9 +29,13 @@ export function readBooleanInput(name: string, raw: string | undefined, fallback
   const value = (raw ?? '').trim().toLowerCase();
   if (value === '') return fallback;
   if (value === 'true' || value === 'false') return value === 'true';
-  throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: "${value}" is not true or false`, {
-    hint: `Set ${name} to true or false.`,
-  });
+  throw new LoginError(
+    'INPUT_INVALID',
+    `Failed to read input ${name}: ${quoteInput(value)} is not true or false`,
+    {
+      hint: `Set ${name} to true or false.`,
+    },
+  );
 }
 
 /** A number of seconds between 1 and 3600 (default 30), returned in milliseconds. */
@@ -36,7 +45,7 @@ export function readTimeoutSeconds(name: string, raw: string | undefined): numbe
   if (!/^\d+(\.\d+)?$/.test(value) || seconds <= 0 || seconds > 3600) {
     throw new LoginError(
       'INPUT_INVALID',
-      `Failed to read input ${name}: "${value}" is not a number of seconds`,
+      `Failed to read input ${name}: ${quoteInput(value)} is not a number of seconds`,
       {
         hint: `Set ${name} to a number between 1 and 3600, e.g. 30.`,
       },

@@ -1,4 +1,5 @@
-import { chmodSync } from 'node:fs';
+import { appendFileSync, chmodSync } from 'node:fs';
+import { EOL } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import {
@@ -8,22 +9,36 @@ import {
   type LoginResult,
   launchMetadataService,
   login,
+  neutraliseRunnerCommands,
+  printableLine,
   SecretRegistry,
 } from '@databricks-oidc-login/core';
 import { type ActionInputs, readActionInputs } from './inputs.ts';
 import type { GitHubSourcePayload } from './metadata-service.ts';
 
-const logger = { info: core.info, warn: core.warning, debug: core.debug };
+/** Every line the core logs may carry server or input text: none of it may start a workflow command. */
+const safe = neutraliseRunnerCommands;
+const logger = {
+  info: (m: string) => core.info(safe(m)),
+  warn: (m: string) => core.warning(safe(m)),
+  debug: (m: string) => core.debug(safe(m)),
+};
 
+/** A summary cell from foreign text: one line, no markup. */
 function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return printableLine(text, 300)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 /** A short table for the job summary: never a token. */
 async function writeSummary(result: LoginResult): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const path = process.env.GITHUB_STEP_SUMMARY;
+  if (!path) return;
   const row = (name: string, value: string) => [{ data: name, header: true }, escapeHtml(value)];
-  await core.summary
+  const html = core.summary
     .addHeading('Databricks OIDC login', 3)
     .addTable([
       row('Host', result.host),
@@ -32,7 +47,11 @@ async function writeSummary(result: LoginResult): Promise<void> {
       row('Subject', result.claims?.sub ?? '(no ID token)'),
       row('Expires', expiresAt(result) || 'not known (personal access token)'),
     ])
-    .write();
+    .stringify();
+  core.summary.emptyBuffer();
+  // Written synchronously, as summary.write() would append it: its promise-based fs would start
+  // libuv's thread pool for one small append.
+  appendFileSync(path, `${html}${EOL}`);
 }
 
 /** ISO 8601, or '' for a PAT, whose expiry cannot be known. */
@@ -174,11 +193,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       );
     }
     await writeSummary(result).catch((error: unknown) =>
-      core.debug(`No job summary: ${secrets.redact(String(error))}`),
+      core.debug(safe(`No job summary: ${secrets.redact(String(error))}`)),
     );
   } catch (error) {
-    if (core.isDebug() && error instanceof Error && error.stack) core.debug(secrets.redact(error.stack));
-    core.setFailed(secrets.redact(describeFailure(error)));
+    if (core.isDebug() && error instanceof Error && error.stack)
+      core.debug(safe(secrets.redact(error.stack)));
+    core.setFailed(safe(secrets.redact(describeFailure(error))));
   }
 }
 

@@ -1,5 +1,10 @@
 import * as core from '@actions/core';
-import { redactCredentialShapes, stopOwnMetadataService, takeServiceLog } from '@databricks-oidc-login/core';
+import {
+  neutraliseRunnerCommands,
+  redactCredentialShapes,
+  stopOwnMetadataService,
+  takeServiceLog,
+} from '@databricks-oidc-login/core';
 
 /**
  * The post step of mode refresh: shows and removes the service log, and stops the metadata
@@ -20,11 +25,14 @@ async function post(): Promise<void> {
   const log = logFile ? takeServiceLog(logFile) : undefined;
   if (log !== undefined) {
     core.startGroup('Metadata service log');
-    core.info(redactCredentialShapes(log));
+    // The log holds server text: no line of it may become a workflow command.
+    core.info(neutraliseRunnerCommands(redactCredentialShapes(log)));
     core.endGroup();
   }
 }
 
 post().catch((error: unknown) =>
-  core.warning(`Post step: ${error instanceof Error ? error.message : String(error)}`),
+  core.warning(
+    neutraliseRunnerCommands(`Post step: ${error instanceof Error ? error.message : String(error)}`),
+  ),
 );

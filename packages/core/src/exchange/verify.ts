@@ -1,4 +1,5 @@
 import { LoginError } from '../explain/errors.ts';
+import { printableLine } from '../explain/printable.ts';
 import { excerpt, serverSays } from '../explain/server-answer.ts';
 import { type HttpClient, parseJsonObject } from '../net/http.ts';
 
@@ -44,5 +45,6 @@ export async function verifyWorkspaceToken(
       },
     );
   }
-  return name;
+  // A principal name is an e-mail or an ID: one printable line, whatever the server sent.
+  return printableLine(name, 300);
 }

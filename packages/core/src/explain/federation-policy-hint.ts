@@ -1,4 +1,5 @@
 import { describeClaims, type IdTokenClaims } from './claims.ts';
+import { printableLine } from './printable.ts';
 
 /** What the diagnostics of a rejected exchange need to know about the attempt. */
 export interface ExchangeAttempt {
@@ -72,11 +73,13 @@ export function describeExchangeAttempt(attempt: ExchangeAttempt, now = Date.now
   const owner = clientId
     ? `a federation policy of the service principal with application ID ${clientId}`
     : 'an account-wide federation policy (no client-id was sent)';
+  // Claims come from the token: one printable line each, however long or odd.
+  const claim = (value: string) => printableLine(value, 500);
   const lines = [
     `Databricks accepts this token only if ${owner} matches all of:`,
-    `  issuer   = ${claims.iss}${issuerNote(claims.iss)}`,
-    `  audience = ${claims.aud.join(', ')} (requested from ${attempt.audienceSource}; list it in the policy's audiences, or set the audience input to one the policy lists; a policy without audiences accepts only the account ID)`,
-    `  subject  = ${claims.sub}${subjectNote(claims.sub)}`,
+    `  issuer   = ${claim(claims.iss)}${issuerNote(claims.iss)}`,
+    `  audience = ${claim(claims.aud.join(', '))} (requested from ${attempt.audienceSource}; list it in the policy's audiences, or set the audience input to one the policy lists; a policy without audiences accepts only the account ID)`,
+    `  subject  = ${claim(claims.sub)}${subjectNote(claims.sub)}`,
   ];
   if (clientId) {
     lines.push(

@@ -1,7 +1,9 @@
-/** Any three base64url segments joined by dots and starting like a JSON header: a JWT. */
-const JWT_PATTERN = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
-/** Long dotted base64url triples that do not start with `eyJ` (a header with spaces). */
-const LONG_TRIPLE_PATTERN = /[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{16,}/g;
+/**
+ * Runs of base64url characters and dots: every JWT lies inside one. Each run is matched once and
+ * then inspected by splitting, so the cost stays linear in the text whatever it holds (patterns
+ * like `eyJ[...]*\.` backtrack quadratically on hostile input such as `eyJeyJeyJ...`).
+ */
+const DOTTED_RUN = /[A-Za-z0-9_.-]+/g;
 /** Databricks personal access tokens. */
 const PAT_PATTERN = /dapi[0-9a-f]{32}(?:-\d+)?/g;
 /** Values of credential-carrying fields in JSON, forms or headers. */
@@ -16,13 +18,27 @@ const BASIC_PATTERN = /(Basic\s+)[A-Za-z0-9+/=]{8,}/gi;
 const REDACTED = '***';
 
 /**
+ * True when a dotted run holds three segments shaped like a JWT: a header segment containing
+ * `eyJ` (base64url of `{"`) followed by a non-empty one and a third, or three long segments
+ * (a header with spaces does not start with `eyJ`).
+ */
+function holdsJwt(run: string): boolean {
+  const parts = run.split('.');
+  for (let i = 0; i + 2 < parts.length; i++) {
+    const [a = '', b = '', c = ''] = [parts[i], parts[i + 1], parts[i + 2]];
+    if (b.length > 0 && a.includes('eyJ')) return true;
+    if (a.length >= 20 && b.length >= 20 && c.length >= 16) return true;
+  }
+  return false;
+}
+
+/**
  * Removes anything that looks like a credential from text we did not write ourselves, such
  * as a server's error body, even when that credential was never registered.
  */
 export function redactCredentialShapes(text: string): string {
   return text
-    .replace(JWT_PATTERN, '[redacted JWT]')
-    .replace(LONG_TRIPLE_PATTERN, '[redacted JWT]')
+    .replace(DOTTED_RUN, (run) => (run.includes('.') && holdsJwt(run) ? '[redacted JWT]' : run))
     .replace(PAT_PATTERN, '[redacted token]')
     .replace(BASIC_PATTERN, (_m, key: string) => `${key}${REDACTED}`)
     .replace(CREDENTIAL_FIELD_PATTERN, (_m, key: string) => `${key}${REDACTED}`)

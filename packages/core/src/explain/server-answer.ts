@@ -3,9 +3,15 @@ import { parseJsonObject } from '../net/http.ts';
 import { printableLine } from './printable.ts';
 import { redactCredentialShapes } from './redaction.ts';
 
+/**
+ * How much of an answer is redacted before an excerpt is cut from it: far more than any excerpt,
+ * so a secret that starts inside the excerpt is redacted whole, and a bound on the work.
+ */
+const REDACTION_WINDOW = 64 * 1024;
+
 /** A short, redacted, single-line excerpt of a server's answer, safe to print. */
 export function excerpt(body: string, max = 200): string {
-  return printableLine(redactCredentialShapes(body), max) || '(empty)';
+  return printableLine(redactCredentialShapes(body.slice(0, REDACTION_WINDOW)), max) || '(empty)';
 }
 
 /** The OAuth `error: error_description` of an answer, redacted, or an excerpt when it has none. */

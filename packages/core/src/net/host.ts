@@ -1,7 +1,37 @@
 import { LoginError } from '../explain/errors.ts';
-import { hasControlCharacters } from '../explain/printable.ts';
+import { hasControlCharacters, quoteInput } from '../explain/printable.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Input sizes beyond any valid value. A URL input may carry a path and query that are dropped
+ * (a workspace URL copied from the browser), so it gets room; a DNS name is at most 253
+ * characters. Checked before any other work, so a huge input costs nothing and is never echoed.
+ */
+export const MAX_URL_INPUT_LENGTH = 2048;
+export const MAX_HOST_NAME_LENGTH = 253;
+
+/** A DNS name (letters, digits and hyphens in dot-separated labels) of at most 253 characters. */
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** True for an Entra tenant: a GUID or a domain. Path segments such as `..` are not. */
+export function isTenantId(value: string): boolean {
+  return DNS_NAME.test(value);
+}
+
+/** Refuses an input longer than any valid value, naming its length rather than echoing it. */
+export function assertLength(name: string, value: string, max: number): void {
+  if (value.length > max) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input ${name}: it is ${value.length} characters long, more than the ${max} any valid value needs`,
+      {
+        hint: `Check the variable or secret that sets ${name}; it begins ${quoteInput(value, 40)}.`,
+      },
+    );
+  }
+}
 
 /** The accounts console host on AWS; Azure and GCP users pass theirs as `host`. */
 export const DEFAULT_ACCOUNTS_HOST = 'https://accounts.cloud.databricks.com';
@@ -37,15 +67,20 @@ export function normalizeHost(raw: string | undefined, name = 'host'): string {
       hint: `Set the ${name} input, or a DATABRICKS_HOST variable, to your workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net.`,
     });
   }
+  assertLength(name, value, MAX_URL_INPUT_LENGTH);
   assertPrintable(name, value);
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
-    throw new LoginError('HOST_INVALID', `Failed to read the Databricks ${name}: "${value}" is not a URL`, {
-      hint: `Set ${name} to a URL such as https://dbc-a1b2c3d4-e5f6.cloud.databricks.com.`,
-    });
+    throw new LoginError(
+      'HOST_INVALID',
+      `Failed to read the Databricks ${name}: ${quoteInput(value)} is not a URL`,
+      {
+        hint: `Set ${name} to a URL such as https://dbc-a1b2c3d4-e5f6.cloud.databricks.com.`,
+      },
+    );
   }
   if (url.username || url.password) {
     throw new LoginError(
@@ -62,6 +97,15 @@ export function normalizeHost(raw: string | undefined, name = 'host'): string {
       `Failed to read the Databricks ${name}: scheme ${url.protocol} is not supported`,
       {
         hint: `Use an https:// URL for ${name}.`,
+      },
+    );
+  }
+  if (url.hostname.length > MAX_HOST_NAME_LENGTH) {
+    throw new LoginError(
+      'HOST_INVALID',
+      `Failed to read the Databricks ${name}: its host name is ${url.hostname.length} characters long; DNS allows at most ${MAX_HOST_NAME_LENGTH}`,
+      {
+        hint: `Set ${name} to your workspace URL as the browser shows it, e.g. https://adb-1234567890123456.7.azuredatabricks.net.`,
       },
     );
   }
@@ -96,7 +140,7 @@ export function normalizeUuid(name: string, raw: string | undefined): string | u
   assertPrintable(name, value);
   if (UUID.test(value)) return value.toLowerCase();
   const numeric = /^\d+$/.test(value);
-  throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: "${value}" is not a UUID`, {
+  throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: ${quoteInput(value)} is not a UUID`, {
     hint: numeric
       ? `${name} takes the service principal's application ID (a UUID such as 6f1c2d3e-...), not its numeric ID. The numeric ID is only for the federation-policy commands.`
       : `Set ${name} to a UUID such as 6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f.`,

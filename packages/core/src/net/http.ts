@@ -1,9 +1,9 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { HttpClient as ProxyAwareClient } from '@actions/http-client';
 import { LoginError } from '../explain/errors.ts';
 import { type Logger, silentLogger } from '../explain/logger.ts';
 import { RELEASE_VERSION } from '../release.ts';
+import { ProxyFailure, routeFor } from './agents.ts';
 
 /** Statuses worth another attempt: throttling and transient server faults. */
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -64,20 +64,31 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   return Math.min(Math.max(ms, 0), RETRY_AFTER_CAP_MS);
 }
 
+/** Why an attempt got no answer; `stale` is a kept-alive socket the server had closed. */
+type FailureKind = 'timeout' | 'network' | 'too-large' | 'tls' | 'proxy' | 'proxy-refused' | 'stale';
+
 class AttemptFailure extends Error {
   constructor(
     message: string,
-    readonly kind: 'timeout' | 'network' | 'too-large',
+    readonly kind: FailureKind,
+    /** The proxy the attempt went through, named without credentials. */
+    readonly proxy?: string | undefined,
   ) {
     super(message);
   }
 }
 
+/** Certificate problems: retrying cannot help, and the fix is on the runner (a CA) or the host name. */
+const TLS_CERTIFICATE_ERROR =
+  /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY|DECRYPT|DECODE)|HOSTNAME_MISMATCH|INVALID_CA/;
+const STALE_SOCKET_ERROR = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
 /**
  * The one HTTP layer: every request of the project goes through `send`. It adds a per-attempt
  * timeout, an overall deadline, retries with exponential backoff and full jitter on network
  * errors, timeouts, 429 and 5xx (honouring Retry-After), a response-size cap, and the
- * HTTPS_PROXY/NO_PROXY support of @actions/http-client. Other statuses come back as they are.
+ * HTTPS_PROXY/NO_PROXY rules of @actions/http-client. Connections are kept alive, per scheme and
+ * proxy (see agents.ts). Other statuses come back as they are.
  */
 export class HttpClient {
   readonly #settings: {
@@ -90,7 +101,6 @@ export class HttpClient {
     now: () => number;
     log: Logger;
   };
-  readonly #proxyAware = new ProxyAwareClient(USER_AGENT, [], { keepAlive: false, allowRetries: false });
 
   constructor(settings: HttpSettings) {
     this.#settings = {
@@ -114,6 +124,7 @@ export class HttpClient {
     const s = this.#settings;
     const attempts = request.retry === false ? 1 : s.maxAttempts;
     const where = describeUrl(request.url);
+    let reopened = false;
     for (let attempt = 1; ; attempt++) {
       const remaining = (s.deadlineAt ?? Number.POSITIVE_INFINITY) - s.now();
       if (remaining <= 0) throw this.#timeoutError(request, where);
@@ -130,22 +141,14 @@ export class HttpClient {
         if (!this.#hasTimeFor(delayMs)) return response;
       } catch (error) {
         if (!(error instanceof AttemptFailure)) throw error;
-        if (error.kind === 'too-large') {
-          throw new LoginError('RESPONSE_TOO_LARGE', `Failed to ${request.step}: ${error.message}`, {
-            hint: `Check that ${where} is a Databricks or identity-provider endpoint; a proxy or captive portal may be answering instead.`,
-          });
+        // A kept-alive socket the server closed meanwhile: one immediate new connection, not an attempt.
+        if (error.kind === 'stale' && !reopened) {
+          reopened = true;
+          attempt--;
+          continue;
         }
-        const failure =
-          error.kind === 'timeout'
-            ? this.#timeoutError(request, where)
-            : new LoginError(
-                'NETWORK_ERROR',
-                `Failed to ${request.step}: cannot reach ${where} (${error.message})`,
-                {
-                  hint: 'Check the host name and that the runner can reach it (firewall, private link, HTTPS_PROXY/NO_PROXY).',
-                },
-              );
-        if (attempt >= attempts) throw failure;
+        const failure = this.#failure(error, request, where);
+        if (attempt >= attempts || !isTransient(error.kind)) throw failure;
         reason = error.kind === 'timeout' ? 'a timeout' : error.message;
         delayMs = this.#backoff(attempt);
         if (!this.#hasTimeFor(delayMs)) throw failure;
@@ -154,6 +157,43 @@ export class HttpClient {
         `Retrying: ${request.step} failed with ${reason}; attempt ${attempt + 1} of ${attempts} in ${delayMs} ms.`,
       );
       await s.sleep(delayMs);
+    }
+  }
+
+  /** The LoginError for an attempt that got no answer, naming the proxy when there was one. */
+  #failure(error: AttemptFailure, request: HttpRequest, where: string): LoginError {
+    const failed = `Failed to ${request.step}`;
+    switch (error.kind) {
+      case 'timeout':
+        return this.#timeoutError(request, where);
+      case 'too-large':
+        return new LoginError('RESPONSE_TOO_LARGE', `${failed}: ${error.message}`, {
+          hint: `Check that ${where} is a Databricks or identity-provider endpoint; a proxy or captive portal may be answering instead.`,
+        });
+      case 'tls':
+        return new LoginError(
+          'TLS_CERTIFICATE_REJECTED',
+          `${failed}: the TLS certificate of ${where} is not trusted or not issued for this host name (${error.message})`,
+          {
+            hint:
+              'If a proxy or firewall inspects TLS, or the host uses a private CA, give Node that CA: set NODE_EXTRA_CA_CERTS to the path of a PEM file in the step environment. ' +
+              'If the name does not match, use the host name the certificate is issued for.',
+          },
+        );
+      case 'proxy':
+      case 'proxy-refused': {
+        return new LoginError(
+          'PROXY_FAILED',
+          `${failed}: cannot reach ${where} through the proxy ${error.proxy ?? '(HTTPS_PROXY)'} (${error.message})`,
+          {
+            hint: 'Check HTTPS_PROXY (and HTTP_PROXY): the proxy address, port and credentials, and that it allows CONNECT to this host. Add the host to NO_PROXY if it must be reached directly.',
+          },
+        );
+      }
+      default:
+        return new LoginError('NETWORK_ERROR', `${failed}: cannot reach ${where} (${error.message})`, {
+          hint: 'Check the host name and that the runner can reach it (firewall, private link, HTTPS_PROXY/NO_PROXY).',
+        });
     }
   }
 
@@ -188,6 +228,7 @@ export class HttpClient {
     };
     if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
     const limit = this.#settings.maxResponseBytes;
+    const route = routeFor(url, this.#settings.timeoutMs);
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
       const finish = (fn: () => void) => {
@@ -196,52 +237,59 @@ export class HttpClient {
         clearTimeout(timer);
         fn();
       };
-      const req = transport.request(
-        url,
-        { method: request.method, headers, agent: this.#proxyAware.getAgent(url.href) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > limit) {
-              abort(new AttemptFailure(`the answer is larger than ${limit} bytes`, 'too-large'));
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('end', () =>
-            finish(() =>
-              resolve({
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body: Buffer.concat(chunks).toString('utf8'),
-              }),
-            ),
-          );
-          res.on('error', (error) => finish(() => reject(asAttemptFailure(error))));
-          res.on('aborted', () =>
-            finish(() => reject(new AttemptFailure('the connection closed mid-answer', 'network'))),
-          );
-        },
-      );
+      const req = transport.request(url, { method: request.method, headers, agent: route.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            abort(new AttemptFailure(`the answer is larger than ${limit} bytes`, 'too-large'));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () =>
+          finish(() =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          ),
+        );
+        res.on('error', (error) => finish(() => reject(asAttemptFailure(error, false, route.proxy))));
+        res.on('aborted', () =>
+          finish(() => reject(new AttemptFailure('the connection closed mid-answer', 'network'))),
+        );
+      });
       // Settle first, then tear down, so the reason we chose is the one reported.
       const abort = (failure: AttemptFailure) => {
         finish(() => reject(failure));
         req.destroy();
       };
       const timer = setTimeout(() => abort(new AttemptFailure('timeout', 'timeout')), timeoutMs);
-      req.on('error', (error) => finish(() => reject(asAttemptFailure(error))));
+      req.on('error', (error) =>
+        finish(() => reject(asAttemptFailure(error, req.reusedSocket, route.proxy))),
+      );
       req.end(request.body);
     });
   }
 }
 
-function asAttemptFailure(error: unknown): AttemptFailure {
+/** Which failures another attempt may cure. */
+function isTransient(kind: FailureKind): boolean {
+  return kind === 'timeout' || kind === 'network' || kind === 'proxy' || kind === 'stale';
+}
+
+function asAttemptFailure(error: unknown, reusedSocket = false, proxy?: string): AttemptFailure {
   if (error instanceof AttemptFailure) return error;
   const code = (error as NodeJS.ErrnoException).code;
   const message = error instanceof Error ? error.message : String(error);
-  return new AttemptFailure(code ?? message, 'network');
+  if (error instanceof ProxyFailure)
+    return new AttemptFailure(message, code ? 'proxy' : 'proxy-refused', proxy);
+  if (code && TLS_CERTIFICATE_ERROR.test(code)) return new AttemptFailure(`${code}: ${message}`, 'tls');
+  if (reusedSocket && code && STALE_SOCKET_ERROR.has(code)) return new AttemptFailure(code, 'stale');
+  return new AttemptFailure(code ?? message, proxy ? 'proxy' : 'network', proxy);
 }
 
 /** Origin and path only: query strings may carry request IDs we do not want in logs. */
