@@ -52,3 +52,16 @@ await Promise.all([
     packages: 'external',
   }),
 ]);
+
+// The command-line tool (npm package databricks-oidc-login): one file, run with `node` or as its bin.
+await build({
+  ...node,
+  entryPoints: { 'databricks-oidc-login': 'packages/cli/src/main.ts' },
+  outdir: 'packages/cli/dist',
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  banner: { js: '#!/usr/bin/env node' },
+  minify: true,
+  legalComments: 'none',
+  plugins: [stubUndici],
+});

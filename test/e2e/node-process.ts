@@ -13,9 +13,9 @@ export interface NodeRun {
 export async function runNodeScript(
   script: string,
   env: Record<string, string>,
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; args?: string[] } = {},
 ): Promise<NodeRun> {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [script, ...(options.args ?? [])], {
     env,
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

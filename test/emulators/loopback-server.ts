@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** A request as an emulator saw it, for tests to assert on. */
@@ -42,7 +43,7 @@ export abstract class LoopbackServer {
   #server: Server | undefined;
   #url = '';
 
-  /** The base URL, `http://127.0.0.1:<port>`. */
+  /** The base URL, `http://127.0.0.1:<port>` (https with `start({ tls })`). */
   get url(): string {
     if (!this.#url) throw new Error('emulator not started');
     return this.#url;
@@ -65,11 +66,13 @@ export abstract class LoopbackServer {
 
   protected abstract handle(request: RecordedRequest): Promise<Reply> | Reply;
 
-  async start(): Promise<this> {
-    const server = createServer((req, res) => void this.#serve(req, res));
+  /** Listens on 127.0.0.1; with `tls` (PEM key and certificate) over HTTPS. */
+  async start(options: { tls?: { key: string; cert: string } } = {}): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#serve(req, res);
+    const server: Server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.#server = server;
-    this.#url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.#url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this;
   }
 

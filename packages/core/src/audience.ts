@@ -14,6 +14,8 @@ export interface AudienceQuery {
   explicit?: string | undefined;
   /** An audience the token source imposes (Azure DevOps always issues api://AzureADTokenExchange). */
   fixed?: string | undefined;
+  /** Where a token minted elsewhere gets its audience; the token's own `aud` is then used. */
+  setWhereMinted?: string | undefined;
   provider: 'databricks' | 'azure';
   host: string;
   accountId?: string | undefined;
@@ -26,6 +28,13 @@ export interface AudienceQuery {
  * ID, then the token endpoint.
  */
 export async function resolveAudience(query: AudienceQuery, http: HttpClient): Promise<ResolvedAudience> {
+  if (query.setWhereMinted) {
+    // Empty: nothing can be requested; the exchange uses the token's own aud claim.
+    return {
+      audience: '',
+      source: `the token as minted (its audience is set in ${query.setWhereMinted}${query.explicit ? '; the audience input cannot change it' : ''})`,
+    };
+  }
   if (query.explicit) return { audience: query.explicit, source: 'the audience input' };
   if (query.fixed) return { audience: query.fixed, source: 'the token source, which always uses it' };
   if (query.provider === 'azure')

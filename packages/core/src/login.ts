@@ -171,10 +171,16 @@ export async function obtainCredential(
   http: HttpClient,
 ): Promise<{ credential: Credential; claims: IdTokenClaims }> {
   const log = context.log;
-  log.info(
-    `Requesting an ID token from ${context.idTokenSource.description} for audience ${audience.audience}`,
-  );
-  log.info(`  (audience from ${audience.source})`);
+  if (audience.audience) {
+    log.info(
+      `Requesting an ID token from ${context.idTokenSource.description} for audience ${audience.audience}`,
+    );
+    log.info(`  (audience from ${audience.source})`);
+  } else {
+    log.info(
+      `Reading the ID token from ${context.idTokenSource.description} (audience from ${audience.source})`,
+    );
+  }
   const idToken = await context.idTokenSource.getIdToken(audience.audience, http);
   context.secrets.register(idToken);
   const claims = decodeIdToken(idToken, context.idTokenSource.description);
@@ -205,7 +211,8 @@ export async function obtainCredential(
     );
     credential = await exchangeForDatabricksToken(http, idToken, {
       claims,
-      audience: audience.audience,
+      // A token minted elsewhere carries its own audience: that is what a policy must list.
+      audience: audience.audience || claims.aud[0] || '',
       audienceSource: audience.source,
       clientId: plan.clientId,
       accountId: plan.accountId,
@@ -229,6 +236,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     {
       explicit: plan.audienceInput,
       fixed: options.idTokenSource.fixedAudience,
+      setWhereMinted: options.idTokenSource.audienceSetWhereMinted,
       provider: plan.provider,
       host: plan.host,
       accountId: plan.accountId,
@@ -252,7 +260,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     credential,
     principal,
     claims,
-    audience: audience.audience,
+    audience: audience.audience || claims.aud[0] || '',
     tokenEndpoint: plan.tokenEndpoint,
   };
 }

@@ -20,6 +20,8 @@ export interface HttpRequest {
   retry?: boolean | undefined;
   /** Overrides the per-request timeout for this request. */
   timeoutMs?: number | undefined;
+  /** PEM certificates to verify an https server with instead of the system's (a pod's ca.crt). */
+  ca?: string | undefined;
 }
 
 export interface HttpResponse {
@@ -197,7 +199,12 @@ export class HttpClient {
       };
       const req = transport.request(
         url,
-        { method: request.method, headers, agent: this.#proxyAware.getAgent(url.href) },
+        {
+          method: request.method,
+          headers,
+          agent: this.#proxyAware.getAgent(url.href),
+          ...(request.ca !== undefined && { ca: request.ca }),
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;

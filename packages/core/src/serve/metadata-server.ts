@@ -22,6 +22,8 @@ export interface MetadataServerOptions {
   secrets: SecretRegistry;
   log: Logger;
   maxLifetimeMs?: number | undefined;
+  /** A fixed port (a sidecar's); default any free one. The random path still guards it. */
+  port?: number | undefined;
   /** Called once the server has closed, whatever closed it. */
   onClose?: (() => void) | undefined;
 }
@@ -91,7 +93,7 @@ export async function startMetadataServer(options: MetadataServerOptions): Promi
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   secrets.register(url);
