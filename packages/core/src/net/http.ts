@@ -91,7 +91,12 @@ export class HttpClient {
     now: () => number;
     log: Logger;
   };
-  readonly #proxyAware = new ProxyAwareClient(USER_AGENT, [], { keepAlive: false, allowRetries: false });
+  // One per scheme: @actions/http-client caches the first agent it makes, so an https request
+  // after an http one (the GCE metadata server, then Databricks) would get the http agent.
+  readonly #proxyAware = {
+    'http:': new ProxyAwareClient(USER_AGENT, [], { keepAlive: false, allowRetries: false }),
+    'https:': new ProxyAwareClient(USER_AGENT, [], { keepAlive: false, allowRetries: false }),
+  };
 
   constructor(settings: HttpSettings) {
     this.#settings = {
@@ -202,7 +207,7 @@ export class HttpClient {
         {
           method: request.method,
           headers,
-          agent: this.#proxyAware.getAgent(url.href),
+          agent: this.#proxyAware[url.protocol === 'https:' ? 'https:' : 'http:'].getAgent(url.href),
           ...(request.ca !== undefined && { ca: request.ca }),
         },
         (res) => {
