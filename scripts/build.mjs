@@ -65,3 +65,12 @@ await build({
   legalComments: 'none',
   plugins: [stubUndici],
 });
+
+// The library @databricks-oidc-login/core: one ESM file; its dependencies stay npm dependencies.
+await build({
+  ...node,
+  entryPoints: { index: 'packages/core/src/index.ts' },
+  outdir: 'packages/core/dist',
+  outExtension: { '.js': '.js' },
+  packages: 'external',
+});
