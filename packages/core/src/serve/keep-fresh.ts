@@ -24,16 +24,19 @@ export interface FreshLogin {
 export async function loginAndKeepFresh(options: LoginOptions): Promise<FreshLogin> {
   const result = await login(options);
   const plan = planLogin(options);
-  const context: LoginContext = { ...options, log: redactingLogger(options.log, options.secrets) };
+  const log = redactingLogger(options.log, options.secrets);
+  // Refreshes say one line each; the first login already showed the claims and endpoints.
+  const context: LoginContext = { ...options, log: { ...log, info: () => {} } };
   // A token minted elsewhere keeps its own audience: nothing to request on refresh either.
   const audience = {
     audience: options.idTokenSource.audienceSetWhereMinted ? '' : result.audience,
     source: 'the first login',
   };
-  const provider = new TokenProvider(
-    async () => (await obtainCredential(plan, audience, context, httpForOneLogin(plan, context))).credential,
-    result.credential,
-  );
+  const provider = new TokenProvider(async () => {
+    const { credential } = await obtainCredential(plan, audience, context, httpForOneLogin(plan, context));
+    log.info(`Refreshed the Databricks token; the new one expires at ${credential.expiresAt.toISOString()}.`);
+    return credential;
+  }, result.credential);
   return { result, provider };
 }
 
