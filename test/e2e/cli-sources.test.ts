@@ -126,6 +126,36 @@ describe('databricks-oidc-login token and env, per CI source', () => {
     expectCleanStderr(run.stderr);
   });
 
+  it('Azure DevOps (a script step that maps SYSTEM_ACCESSTOKEN): the pipeline token, fixed audience', async () => {
+    const ado = emu.azureDevOps;
+    const oidcRequestUri = `${ado.collectionUri}${ado.projectId}/_apis/distributedtask/hubs/build/plans/${ado.planId}/jobs/${ado.jobId}/oidctoken`;
+    const run = await runCli(
+      ['token'],
+      jobEnv({
+        ...databricksEnv(),
+        TF_BUILD: 'True',
+        SYSTEM_OIDCREQUESTURI: oidcRequestUri,
+        SYSTEM_ACCESSTOKEN: ado.jobAccessToken,
+      }),
+    );
+    expect(run.stderr).toContain(
+      'Token source: Azure DevOps (the pipeline) (auto-detected: SYSTEM_OIDCREQUESTURI and SYSTEM_ACCESSTOKEN are set)',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(ado.requests.at(-1)?.query.get('api-version')).toBe('7.1');
+    expect(emu.databricks.issuedTokens).toContain(run.stdout.trim());
+    expect(run.stderr).not.toContain(ado.jobAccessToken);
+    expectCleanStderr(run.stderr);
+
+    // Without the mapping, the error says how to add it.
+    const unmapped = await runCli(
+      ['token'],
+      jobEnv({ ...databricksEnv(), TF_BUILD: 'True', SYSTEM_OIDCREQUESTURI: oidcRequestUri }),
+    );
+    expect(unmapped.code).toBe(1);
+    expect(unmapped.stderr).toContain('SYSTEM_ACCESSTOKEN: $(System.AccessToken)');
+  });
+
   it('CircleCI (V2 token) and Bitbucket: policies on a stable claim accept their per-run subjects', async () => {
     const circle = await runCli(
       ['token'],
