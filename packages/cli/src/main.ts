@@ -3,6 +3,7 @@ import {
   describeDuration,
   describeFailure,
   type Logger,
+  LoginError,
   login,
   loginAndServe,
   SecretRegistry,
@@ -91,15 +92,31 @@ async function serve(
   secrets: SecretRegistry,
   log: Logger,
 ): Promise<number> {
+  // Listen first: a SIGTERM that arrives while logging in still means a clean stop (exit 0).
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const { result, server } = await loginAndServe({
     ...loginOptions(setup, secrets, log),
     port: inv.port,
     maxLifetimeMs: FOREGROUND_LIFETIME_MS,
   });
   if (inv.urlFile) {
-    rmSync(inv.urlFile, { force: true });
-    writeFileSync(inv.urlFile, `${server.url}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(inv.urlFile, 0o600);
+    try {
+      rmSync(inv.urlFile, { force: true });
+      writeFileSync(inv.urlFile, `${server.url}\n`, { mode: 0o600, flag: 'wx' });
+      chmodSync(inv.urlFile, 0o600);
+    } catch (error) {
+      await server.close();
+      throw new LoginError(
+        'INPUT_INVALID',
+        `Failed to write --url-file ${inv.urlFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        {
+          hint: 'Point --url-file at a writable folder, e.g. an emptyDir volume shared with the app container.',
+        },
+      );
+    }
     log.info(`Wrote the metadata service URL to ${inv.urlFile} (0600).`);
   } else {
     process.stdout.write(`${server.url}\n`);
@@ -107,10 +124,7 @@ async function serve(
   log.info(
     `Serving fresh tokens for ${result.host} until stopped. Clients set DATABRICKS_HOST=${result.host}, DATABRICKS_AUTH_TYPE=metadata-service and DATABRICKS_METADATA_SERVICE_URL.`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await stopped;
   log.info('Stopping the metadata service.');
   await server.close();
   if (inv.urlFile) rmSync(inv.urlFile, { force: true });
