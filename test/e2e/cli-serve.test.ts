@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CiIssuer } from '../emulators/ci-issuers.ts';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
-import { JWT_SHAPE, jobEnv, type RunningCli, startCli, stopCli, tempDir, waitFor } from './cli-runner.ts';
+import {
+  JWT_SHAPE,
+  jobEnv,
+  type RunningCli,
+  runCli,
+  startCli,
+  stopCli,
+  tempDir,
+  waitFor,
+} from './cli-runner.ts';
 
 const AUDIENCE = 'databricks';
 let emu: Emulators;
@@ -104,5 +113,22 @@ describe('databricks-oidc-login serve', () => {
     cli.child.kill('SIGINT');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stderr()).toBe('');
+  });
+
+  it('a --port in use is one clear error', async () => {
+    const tokenFile = join(dir.path, 'token');
+    writeFileSync(tokenFile, await cluster.mint(AUDIENCE, 300));
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = busy.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const run = await runCli(['serve', '--port', String(port)], podEnv(tokenFile));
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`Failed to serve on 127.0.0.1:${port}: EADDRINUSE [INPUT_INVALID]`);
+      expect(run.stdout).toBe('');
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   });
 });

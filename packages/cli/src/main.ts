@@ -101,6 +101,12 @@ async function serve(
     ...loginOptions(setup, secrets, log),
     port: inv.port,
     maxLifetimeMs: FOREGROUND_LIFETIME_MS,
+  }).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+    throw new LoginError('INPUT_INVALID', `Failed to serve on 127.0.0.1:${inv.port}: ${code}`, {
+      hint: 'Pick a free --port, or leave it out for any free port.',
+    });
   });
   if (inv.urlFile) {
     try {
