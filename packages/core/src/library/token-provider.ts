@@ -38,13 +38,18 @@ export function createTokenProvider(options: TokenProviderOptions = {}): Databri
   let started: Promise<FreshLogin> | undefined;
   const start = () => {
     started ??= (async () => {
-      const { options: login } = setUpWorkloadLogin(options, options.env ?? process.env);
+      const { options: login, chosen } = setUpWorkloadLogin(
+        options,
+        options.env ?? process.env,
+        options.idTokenSource,
+      );
+      const log = options.log ?? silentLogger;
+      log.info(`Token source: ${chosen.source.description} (${chosen.reason}).`);
       return loginAndKeepFresh({
         ...login,
         verify: options.verify ?? false,
-        idTokenSource: options.idTokenSource ?? login.idTokenSource,
         secrets: new SecretRegistry(),
-        log: options.log ?? silentLogger,
+        log,
       });
     })();
     // A failed first login may be retried by the next call.

@@ -4,6 +4,7 @@ import {
   chooseIdTokenSource,
   type TokenSourceSettings,
 } from '../sources/choose-source.ts';
+import type { IdTokenSource } from '../sources/id-token-source.ts';
 
 /**
  * The options of the command-line tool and the library, named like the GitHub inputs. Each
@@ -49,13 +50,17 @@ const blank = (value: string | undefined) => (value?.trim() ? value : undefined)
 export function setUpWorkloadLogin(
   settings: WorkloadSettings,
   env: NodeJS.ProcessEnv = process.env,
+  /** A caller's own source (library users): no detection then. */
+  ownSource?: IdTokenSource,
 ): WorkloadLogin {
-  const chosen = chooseIdTokenSource({
-    ...settings,
-    tokenEnv: blank(settings.tokenEnv) ?? blank(env.DATABRICKS_OIDC_TOKEN_ENV),
-    tokenFile: blank(settings.tokenFile) ?? blank(env.DATABRICKS_OIDC_TOKEN_FILEPATH),
-    env,
-  });
+  const chosen: ChosenSource = ownSource
+    ? { name: 'custom', source: ownSource, reason: 'given by the caller' }
+    : chooseIdTokenSource({
+        ...settings,
+        tokenEnv: blank(settings.tokenEnv) ?? blank(env.DATABRICKS_OIDC_TOKEN_ENV),
+        tokenFile: blank(settings.tokenFile) ?? blank(env.DATABRICKS_OIDC_TOKEN_FILEPATH),
+        env,
+      });
   const azure = chosen.azure;
   const provider = blank(settings.provider) ?? (azure ? 'azure' : undefined);
   const viaWebhook = azure && provider === 'azure' ? azure : undefined;

@@ -58,7 +58,8 @@ export interface TokenSourceSettings {
 
 /** The source chosen, and why, for the log. */
 export interface ChosenSource {
-  name: Exclude<TokenSourceName, 'auto'>;
+  /** `custom`: a library caller's own source. */
+  name: Exclude<TokenSourceName, 'auto'> | 'custom';
   source: IdTokenSource;
   /** "GITLAB_CI and DATABRICKS_OIDC_TOKEN are set". */
   reason: string;
