@@ -5,6 +5,7 @@ import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint, exchangeWithEntra } from '.
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { LoginError } from './explain/errors.ts';
+import { withSourceNotes } from './explain/id-token-report.ts';
 import { type Logger, redactingLogger } from './explain/logger.ts';
 import type { SecretRegistry } from './explain/redaction.ts';
 import { assertPrintable, DEFAULT_ACCOUNTS_HOST, normalizeHost, normalizeUuid } from './net/host.ts';
@@ -196,28 +197,35 @@ export async function obtainCredential(
     );
   }
 
+  const notes = context.idTokenSource.policyNotes?.(claims) ?? [];
   let credential: Credential;
   if (plan.provider === 'azure') {
     log.info(`Exchanging it with Microsoft Entra ID at ${plan.tokenEndpoint} (client_id ${plan.clientId})`);
-    credential = await exchangeWithEntra(http, idToken, {
-      authorityHost: plan.authorityHost,
-      tenantId: plan.tenantId ?? '',
-      clientId: plan.clientId ?? '',
-      claims,
-    });
+    credential = await withSourceNotes(
+      exchangeWithEntra(http, idToken, {
+        authorityHost: plan.authorityHost,
+        tenantId: plan.tenantId ?? '',
+        clientId: plan.clientId ?? '',
+        claims,
+      }),
+      notes,
+    );
   } else {
     log.info(
       `Exchanging it at ${plan.tokenEndpoint} (${plan.clientId ? `service principal federation policy, client_id ${plan.clientId}` : 'account-wide federation policy, no client_id'})`,
     );
-    credential = await exchangeForDatabricksToken(http, idToken, {
-      claims,
-      // A token minted elsewhere carries its own audience: that is what a policy must list.
-      audience: audience.audience || claims.aud[0] || '',
-      audienceSource: audience.source,
-      clientId: plan.clientId,
-      accountId: plan.accountId,
-      tokenEndpoint: plan.tokenEndpoint,
-    });
+    credential = await withSourceNotes(
+      exchangeForDatabricksToken(http, idToken, {
+        claims,
+        // A token minted elsewhere carries its own audience: that is what a policy must list.
+        audience: audience.audience || claims.aud[0] || '',
+        audienceSource: audience.source,
+        clientId: plan.clientId,
+        accountId: plan.accountId,
+        tokenEndpoint: plan.tokenEndpoint,
+      }),
+      notes,
+    );
   }
   context.secrets.register(credential.token);
   return { credential, claims };

@@ -1,4 +1,5 @@
 import { describeClaims, type IdTokenClaims } from './claims.ts';
+import { LoginError } from './errors.ts';
 import { printableLine } from './printable.ts';
 
 /** What `explain` knows about a token it read but did not exchange. */
@@ -79,4 +80,27 @@ export function describeIdTokenReport(report: IdTokenReport, now = Date.now()): 
   if (report.accountId)
     lines.push(`Account-level tokens: the policy belongs to account ${report.accountId}.`);
   return lines;
+}
+
+/**
+ * Adds what the token source knows (where its audience is set, which claim to match) to the
+ * evidence of a rejected exchange: Databricks and Entra never say which check failed.
+ */
+export async function withSourceNotes<T>(exchange: Promise<T>, notes: string[]): Promise<T> {
+  try {
+    return await exchange;
+  } catch (error) {
+    const rejected =
+      error instanceof LoginError && (error.code === 'EXCHANGE_REJECTED' || error.code === 'ENTRA_REJECTED');
+    if (!rejected || notes.length === 0) throw error;
+    throw new LoginError(error.code, error.message, {
+      hint: error.hint,
+      evidence: [
+        ...error.evidence,
+        'About this token source:',
+        ...notes.map((n) => `  - ${printableLine(n, 600)}`),
+      ],
+      cause: error.cause,
+    });
+  }
 }
