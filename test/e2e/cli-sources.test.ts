@@ -269,7 +269,7 @@ describe('source choice and failures', () => {
     expect(run.stderr).toContain('"audiences": [\n');
     expect(run.stderr).toContain('"https://wrong.example"');
     expect(run.stderr).toContain('databricks account service-principal-federation-policy create');
-    expect(run.stderr).toContain('About this token source:\n  - GitLab\'s issuer is the instance URL');
+    expect(run.stderr).toContain("About this token source:\n  - GitLab's issuer is the instance URL");
     expect(run.stdout).toBe('');
     expectCleanStderr(run.stderr);
   });
