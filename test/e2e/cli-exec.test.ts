@@ -90,7 +90,8 @@ describe('databricks-oidc-login exec', () => {
       // 12 s of calls over 5 s tokens: at least three Databricks tokens, each minted from what the file held then.
       const sent = emu.databricks.requestsTo('/oidc/v1/token').map((r) => r.form.get('subject_token') ?? '');
       expect(new Set(emu.databricks.issuedTokens).size).toBeGreaterThanOrEqual(3);
-      expect(new Set(sent).size).toBe(sent.length);
+      // Refreshes read the file again: several of its successive contents were exchanged.
+      expect(new Set(sent).size).toBeGreaterThanOrEqual(3);
       for (const token of sent) expect(written).toContain(token);
       expect(run.stderr).not.toMatch(JWT_SHAPE);
     } finally {
