@@ -6,6 +6,7 @@ import {
   LoginError,
   login,
   loginAndServe,
+  redactingLogger,
   SecretRegistry,
   setUpWorkloadLogin,
   type WorkloadLogin,
@@ -149,7 +150,7 @@ async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   }
   const secrets = new SecretRegistry();
   registerEnvironmentSecrets(secrets, env);
-  const log = stderrLogger(inv.quiet);
+  const log = redactingLogger(stderrLogger(inv.quiet), secrets);
   try {
     const setup = setUpWorkloadLogin(inv.settings, env);
     log.info(`Token source: ${setup.chosen.source.description} (${setup.chosen.reason}).`);
