@@ -266,6 +266,8 @@ describe('source choice and failures', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('[EXCHANGE_REJECTED]');
     expect(run.stderr).toContain("its audience is set in the job's id_tokens: DATABRICKS_OIDC_TOKEN: aud:");
+    expect(run.stderr).toContain('or change it where the token is minted');
+    expect(run.stderr).not.toContain('set the audience input');
     expect(run.stderr).toContain('"audiences": [\n');
     expect(run.stderr).toContain('"https://wrong.example"');
     expect(run.stderr).toContain('databricks account service-principal-federation-policy create');

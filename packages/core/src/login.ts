@@ -220,6 +220,7 @@ export async function obtainCredential(
         // A token minted elsewhere carries its own audience: that is what a policy must list.
         audience: audience.audience || claims.aud[0] || '',
         audienceSource: audience.source,
+        audienceSetWhereMinted: !audience.audience,
         clientId: plan.clientId,
         accountId: plan.accountId,
         tokenEndpoint: plan.tokenEndpoint,
