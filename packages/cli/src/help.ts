@@ -45,7 +45,7 @@ Logs in and prints DATABRICKS_HOST, DATABRICKS_TOKEN and DATABRICKS_AUTH_TYPE=pa
 DATABRICKS_ACCOUNT_ID for account tokens) for the shell to export:
   eval "$(databricks-oidc-login env)"                                   # sh (default)
   databricks-oidc-login env --format powershell | Invoke-Expression     # PowerShell
-  databricks-oidc-login env --format dotenv >> "$GITHUB_ENV"            # NAME=value lines
+  databricks-oidc-login env --format json                              # one JSON object
 The token lives as long as the ID token it came from; for long commands use exec.`,
   exec: `Usage: databricks-oidc-login exec [options] -- COMMAND [ARGS...]
 
