@@ -125,3 +125,25 @@ await Promise.all([
     packages: 'external',
   }),
 ]);
+
+// The command-line tool (npm package databricks-oidc-login): one file, run with `node` or as its bin.
+await build({
+  ...node,
+  entryPoints: { 'databricks-oidc-login': 'packages/cli/src/main.ts' },
+  outdir: 'packages/cli/dist',
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  banner: { js: '#!/usr/bin/env node' },
+  minify: true,
+  legalComments: 'none',
+  plugins: [stubUndici],
+});
+
+// The library @databricks-oidc-login/core: one ESM file; its dependencies stay npm dependencies.
+await build({
+  ...node,
+  entryPoints: { index: 'packages/core/src/index.ts' },
+  outdir: 'packages/core/dist',
+  outExtension: { '.js': '.js' },
+  packages: 'external',
+});

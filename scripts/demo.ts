@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { agentEndpoints, plainVariables, runTask } from '../test/e2e/azure-devops-agent.ts';
-import { runActionStep, runSdkMe } from '../test/e2e/github-runner.ts';
+import { jobEnv, runCli } from '../test/e2e/cli-runner.ts';
+import { ROOT, runActionStep, runSdkMe } from '../test/e2e/github-runner.ts';
+import { CiIssuer } from '../test/emulators/ci-issuers.ts';
 import { type Emulators, startEmulators } from '../test/emulators/index.ts';
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -103,10 +105,66 @@ async function azureDevOpsTask(emu: Emulators, agentTemp: string): Promise<void>
   console.log(`  currentUser.me().userName = ${sdk.userName}`);
 }
 
+/** The CLI in a GitLab-like job: explain, then exec of a command that outlives its first token. */
+async function cliDemo(emu: Emulators): Promise<void> {
+  const gitlab = await CiIssuer.create('gitlab');
+  const audience = 'https://databricks.example/gitlab';
+  emu.databricks.trust(gitlab.jwt);
+  emu.servicePrincipal.policies.push({
+    issuer: gitlab.jwt.issuer,
+    audiences: [audience],
+    subject: String(gitlab.claims.sub),
+  });
+  const env = jobEnv({
+    GITLAB_CI: 'true',
+    DATABRICKS_OIDC_TOKEN: await gitlab.mint(audience, 600),
+    DATABRICKS_HOST: emu.databricks.url,
+    DATABRICKS_CLIENT_ID: emu.servicePrincipal.applicationId,
+  });
+  const show = (text: string, prefix = '  ') => {
+    for (const line of text.split('\n')) if (line.trim()) console.log(`${prefix}${line}`);
+  };
+
+  console.log(bold('\n== CLI in a GitLab-like job: explain (reads the token, exchanges nothing) =='));
+  console.log(`The job has id_tokens: { DATABRICKS_OIDC_TOKEN: { aud: ${audience} } }`);
+  console.log(bold('$ npx databricks-oidc-login explain'));
+  const explain = await runCli(['explain'], env);
+  show(explain.stdout);
+
+  console.log(
+    bold(
+      '\n== CLI in a GitLab-like job: exec -- a command that calls Databricks twice, across a token expiry ==',
+    ),
+  );
+  console.log('Databricks tokens live 5 s here, so the second call needs a fresh one.');
+  const cli = 'packages/cli/dist/databricks-oidc-login.cjs';
+  console.log(bold(`$ node ${cli} exec -- node test/e2e/sdk-me-loop.mjs 2 7000`));
+  const before = emu.databricks.issuedTokens.length;
+  const lifetime = emu.databricks.maxTokenLifetimeSeconds;
+  emu.databricks.maxTokenLifetimeSeconds = 5;
+  try {
+    const run = await runCli(
+      ['exec', '--', process.execPath, join(ROOT, 'test', 'e2e', 'sdk-me-loop.mjs'), '2', '7000'],
+      env,
+    );
+    console.log('  stderr (for people):');
+    show(run.stderr, '  | ');
+    console.log('  stdout (the command: the Databricks JS SDK calling currentUser.me()):');
+    show(run.stdout, '  | ');
+    if (run.code !== 0) throw new Error(`exec failed with exit code ${run.code}`);
+    console.log(
+      `  exit code ${run.code}; Databricks issued ${emu.databricks.issuedTokens.length - before} tokens during the command.`,
+    );
+  } finally {
+    emu.databricks.maxTokenLifetimeSeconds = lifetime;
+  }
+}
+
 const emu = await startEmulators();
 try {
   await githubDemo(emu);
   await azureDevOpsDemo(emu);
+  await cliDemo(emu);
   console.log(bold('\nDemo finished: every step above ran the built bundles against loopback emulators.'));
 } catch (error) {
   console.error(`Demo failed: ${(error as Error).message}`);

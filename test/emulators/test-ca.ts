@@ -102,3 +102,21 @@ export class TestCertificateAuthority {
 function openssl(cwd: string, args: string[]): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
+
+/** A throwaway CA's certificate and one server identity it signed for 127.0.0.1 and localhost. */
+export interface TestCa {
+  caCert: string;
+  serverKey: string;
+  serverCert: string;
+}
+
+/** One-shot form of TestCertificateAuthority, for tests that need only PEM strings (a pod's ca.crt). */
+export function generateTestCa(): TestCa {
+  const ca = TestCertificateAuthority.create();
+  try {
+    const server = ca.issue({ dns: ['localhost', 'kubernetes.default.svc'], ip: ['127.0.0.1'] });
+    return { caCert: readFileSync(ca.caFile, 'utf8'), serverKey: server.key, serverCert: server.cert };
+  } finally {
+    ca.dispose();
+  }
+}

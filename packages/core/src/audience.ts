@@ -22,7 +22,11 @@ export interface AudienceQuery {
   explicit?: string | undefined;
   /** An audience the token source imposes (Azure DevOps always issues api://AzureADTokenExchange). */
   fixed?: string | undefined;
+  /** Where a token minted elsewhere gets its audience; the token's own `aud` is then used. */
+  setWhereMinted?: string | undefined;
   provider: 'databricks' | 'azure' | 'google';
+  /** Provider google with a source of Google ID tokens: the host they are for, used as they are. */
+  googleIdTokenFor?: string | undefined;
   /** Provider google: the workload identity provider, whose default allowed audience is asked for. */
   workloadIdentityProvider?: string | undefined;
   host: string;
@@ -41,10 +45,22 @@ export function readAudienceInput(raw: string | undefined): string | undefined {
 
 /** The audience that needs no request: input, the source's fixed one, or provider azure's. */
 function knownAudience(query: AudienceQuery): ResolvedAudience | undefined {
+  if (query.setWhereMinted) {
+    // Empty: nothing can be requested; the exchange uses the token's own aud claim.
+    return {
+      audience: '',
+      source: `the token as minted (its audience is set in ${query.setWhereMinted}${query.explicit ? '; the audience input cannot change it' : ''})`,
+    };
+  }
   if (query.explicit) return { audience: query.explicit, source: 'the audience input' };
   if (query.fixed) return { audience: query.fixed, source: 'the token source, which always uses it' };
   if (query.provider === 'azure')
     return { audience: ENTRA_AUDIENCE, source: 'provider azure (Entra ID workload identity)' };
+  if (query.provider === 'google' && query.googleIdTokenFor)
+    return {
+      audience: query.googleIdTokenFor,
+      source: 'provider google (Databricks on Google Cloud takes a Google ID token for its own URL)',
+    };
   if (query.provider === 'google' && query.workloadIdentityProvider)
     return {
       audience: `https://iam.googleapis.com/${query.workloadIdentityProvider}`,

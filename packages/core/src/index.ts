@@ -39,6 +39,7 @@ export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } f
 export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './explain/errors.ts';
 export { federationPolicyHint } from './explain/federation-policy-hint.ts';
 export { type GoogleAttempt, googlePrincipal, parseWorkloadIdentityProvider } from './explain/google-hint.ts';
+export { describeIdTokenReport, type IdTokenReport } from './explain/id-token-report.ts';
 export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
 export {
   hasControlCharacters,
@@ -47,6 +48,22 @@ export {
   quoteInput,
 } from './explain/printable.ts';
 export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';
+export { authorizedFetch } from './library/authorized-fetch.ts';
+export {
+  type DatabricksSqlToken,
+  type DatabricksSqlTokenProvider,
+  databricksSqlTokenProvider,
+} from './library/databricks-sql.ts';
+export {
+  createTokenProvider,
+  type DatabricksTokenProvider,
+  type TokenProviderOptions,
+} from './library/token-provider.ts';
+export {
+  setUpWorkloadLogin,
+  type WorkloadLogin,
+  type WorkloadSettings,
+} from './library/workload-settings.ts';
 export {
   type AuthMethod,
   type AuthType,
@@ -81,6 +98,7 @@ export {
   parseRetryAfter,
 } from './net/http.ts';
 export { RELEASE_REPOSITORY, RELEASE_VERSION, releaseDocumentUrl } from './release.ts';
+export { type FreshLogin, loginAndKeepFresh, loginAndServe, type ServeOptions } from './serve/keep-fresh.ts';
 export { requestMetadataToken } from './serve/metadata-client.ts';
 export {
   METADATA_ANSWER_WITHIN_MS,
@@ -105,17 +123,42 @@ export {
   stopMetadataService,
   stopOwnMetadataService,
 } from './serve/service-stop.ts';
-export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenProviderOptions } from './serve/token-provider.ts';
+export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenRefreshOptions } from './serve/token-provider.ts';
 export {
   AZURE_DEVOPS_AUDIENCE,
   type AzureDevOpsJob,
   azureDevOpsIdTokenSource,
   azureDevOpsOidcTokenUrl,
 } from './sources/azure-devops.ts';
+export {
+  type AzureWorkloadIdentity,
+  azureWorkloadIdentityIdTokenSource,
+  readAzureWorkloadIdentity,
+} from './sources/azure-workload-identity.ts';
+export { bitbucketIdTokenSource } from './sources/bitbucket.ts';
+export { buildkiteIdTokenSource } from './sources/buildkite.ts';
+export {
+  type ChosenSource,
+  chooseIdTokenSource,
+  DEFAULT_TOKEN_VARIABLE,
+  TOKEN_SOURCE_NAMES,
+  type TokenSourceName,
+  type TokenSourceSettings,
+} from './sources/choose-source.ts';
+export { circleciIdTokenSource } from './sources/circleci.ts';
+export type { SourceTraits } from './sources/environment.ts';
 export { environmentIdTokenSource } from './sources/environment.ts';
 export { fileIdTokenSource } from './sources/file.ts';
+export { gcpMetadataIdTokenSource } from './sources/gcp-metadata.ts';
 export { githubIdTokenSource } from './sources/github.ts';
+export { gitlabIdTokenSource } from './sources/gitlab.ts';
 export type { IdTokenSource } from './sources/id-token-source.ts';
+export { kubernetesIdTokenSource, SERVICE_ACCOUNT_DIR } from './sources/kubernetes.ts';
+export {
+  type KubernetesTokenRequestOptions,
+  kubernetesTokenRequestIdTokenSource,
+} from './sources/kubernetes-token-request.ts';
+export { terraformCloudIdTokenSource } from './sources/terraform-cloud.ts';
 export {
   DEFAULT_SERVICE_LIFETIME_MINUTES,
   readBooleanInput,

@@ -25,6 +25,7 @@ import { verifyPersonalAccessToken } from './exchange/pat.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { LoginError } from './explain/errors.ts';
+import { withSourceNotes } from './explain/id-token-report.ts';
 import { type Logger, redactingLogger } from './explain/logger.ts';
 import { quoteInput } from './explain/printable.ts';
 import type { SecretRegistry } from './explain/redaction.ts';
@@ -89,6 +90,11 @@ export interface LoginPlan {
   timeoutMs: number;
   /** Provider google only. */
   google?: GooglePlan | undefined;
+  /**
+   * Provider google without a workload identity provider: the source's own Google ID token (for
+   * audience `host`) is the bearer token, no exchange (GCE/GKE metadata server).
+   */
+  googleDirect: boolean;
 }
 
 export interface LoginResult {
@@ -158,7 +164,11 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
   let authorityHost = DEFAULT_AUTHORITY_HOST;
   let tokenEndpoint: string;
   let google: GooglePlan | undefined;
-  if (provider === 'google') {
+  const googleDirect =
+    provider === 'google' && !options.workloadIdentityProvider?.trim() && !options.serviceAccount?.trim();
+  if (googleDirect) {
+    tokenEndpoint = host; // nothing is exchanged: the Google ID token is sent to the host as it is
+  } else if (provider === 'google') {
     google = planGoogleLogin(options, host);
     tokenEndpoint = google.stsUrl;
   } else if (provider === 'azure') {
@@ -208,6 +218,7 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
     verify: (options.verify ?? true) && !accountId,
     timeoutMs,
     google,
+    googleDirect,
   };
 }
 
@@ -240,10 +251,16 @@ export async function obtainCredential(
   http: HttpClient,
 ): Promise<{ credential: Credential; claims: IdTokenClaims; googleAccessToken?: Credential | undefined }> {
   const log = context.log;
-  log.info(
-    `Requesting an ID token from ${context.idTokenSource.description} for audience ${audience.audience}`,
-  );
-  log.info(`  (audience from ${audience.source})`);
+  if (audience.audience) {
+    log.info(
+      `Requesting an ID token from ${context.idTokenSource.description} for audience ${audience.audience}`,
+    );
+    log.info(`  (audience from ${audience.source})`);
+  } else {
+    log.info(
+      `Reading the ID token from ${context.idTokenSource.description} (audience from ${audience.source})`,
+    );
+  }
   const idToken = await context.idTokenSource.getIdToken(audience.audience, http);
   context.secrets.register(idToken);
   const claims = decodeIdToken(idToken, context.idTokenSource.description);
@@ -273,28 +290,45 @@ export async function obtainCredential(
       ...(await obtainGoogleCredential(plan.google, idToken, claims, audience, context, http)),
       claims,
     };
+  if (plan.googleDirect) {
+    log.info(
+      `Using the Google ID token as it is: Databricks on Google Cloud accepts it for a service account that is a user of ${plan.host}.`,
+    );
+    const expiresAt = new Date(claims.exp !== undefined ? claims.exp * 1000 : Date.now() + 300_000);
+    context.secrets.register(idToken);
+    return { credential: { token: idToken, expiresAt }, claims };
+  }
 
+  const notes = context.idTokenSource.policyNotes?.(claims) ?? [];
   let credential: Credential;
   if (plan.provider === 'azure') {
     log.info(`Exchanging it with Microsoft Entra ID at ${plan.tokenEndpoint} (client_id ${plan.clientId})`);
-    credential = await exchangeWithEntra(http, idToken, {
-      authorityHost: plan.authorityHost,
-      tenantId: plan.tenantId ?? '',
-      clientId: plan.clientId ?? '',
-      claims,
-    });
+    credential = await withSourceNotes(
+      exchangeWithEntra(http, idToken, {
+        authorityHost: plan.authorityHost,
+        tenantId: plan.tenantId ?? '',
+        clientId: plan.clientId ?? '',
+        claims,
+      }),
+      notes,
+    );
   } else {
     log.info(
       `Exchanging it at ${plan.tokenEndpoint} (${plan.clientId ? `service principal federation policy, client_id ${plan.clientId}` : 'account-wide federation policy, no client_id'})`,
     );
-    credential = await exchangeForDatabricksToken(http, idToken, {
-      claims,
-      audience: audience.audience,
-      audienceSource: audience.source,
-      clientId: plan.clientId,
-      accountId: plan.accountId,
-      tokenEndpoint: plan.tokenEndpoint,
-    });
+    credential = await withSourceNotes(
+      exchangeForDatabricksToken(http, idToken, {
+        claims,
+        // A token minted elsewhere carries its own audience: that is what a policy must list.
+        audience: audience.audience || claims.aud[0] || '',
+        audienceSource: audience.source,
+        audienceSetWhereMinted: !audience.audience,
+        clientId: plan.clientId,
+        accountId: plan.accountId,
+        tokenEndpoint: plan.tokenEndpoint,
+      }),
+      notes,
+    );
   }
   context.secrets.register(credential.token);
   return { credential, claims };
@@ -366,13 +400,24 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   log.info(`Databricks host: ${plan.host}${plan.accountId ? ` (account ${plan.accountId})` : ''}`);
   if (choice.method !== 'oidc')
     return loginWithStoredSecret(plan, choice, { secrets: options.secrets, log }, http);
+  if (plan.googleDirect && !choice.idTokenSource.issuesGoogleIdTokens) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read the Google settings: provider google needs workload-identity-provider and service-account, since ${choice.idTokenSource.description} does not issue Google ID tokens`,
+      {
+        hint: 'Set workload-identity-provider and service-account (a keyless exchange through Google STS), or on GCE/GKE use the gcp-metadata token source, whose Google ID token is used as it is.',
+      },
+    );
+  }
   const context: LoginContext = { ...options, idTokenSource: choice.idTokenSource, log };
   const { audience, idTokenSource } = await resolveAudienceWithIdToken(
     {
       explicit: plan.audienceInput,
       fixed: choice.idTokenSource.fixedAudience,
+      setWhereMinted: choice.idTokenSource.audienceSetWhereMinted,
       provider: plan.provider,
       workloadIdentityProvider: plan.google?.workloadIdentityProvider,
+      googleIdTokenFor: plan.googleDirect ? plan.host : undefined,
       host: plan.host,
       accountId: plan.accountId,
       tokenEndpoint: plan.tokenEndpoint,
@@ -389,7 +434,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   );
   const left = credential.expiresAt.getTime() - Date.now();
   context.log.info(
-    `Got a ${plan.google ? 'Google ID token for Databricks' : 'Databricks token'}; it expires at ${credential.expiresAt.toISOString()} (in ${describeDuration(left)}).`,
+    `Got a ${plan.google || plan.googleDirect ? 'Google ID token for Databricks' : 'Databricks token'}; it expires at ${credential.expiresAt.toISOString()} (in ${describeDuration(left)}).`,
   );
   let principal: string | undefined;
   if (plan.verify) {
@@ -397,7 +442,11 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       http,
       plan.host,
       credential.token,
-      plan.google && googleVerifyHint(plan.google.serviceAccount),
+      plan.google
+        ? googleVerifyHint(plan.google.serviceAccount)
+        : plan.googleDirect
+          ? googleVerifyHint(String(claims.payload.email ?? "the VM's or pod's service account"))
+          : undefined,
     );
     context.log.info(`Verified: the workspace knows this token as ${principal}.`);
   }
@@ -408,7 +457,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     credential,
     principal,
     claims,
-    audience: audience.audience,
+    audience: audience.audience || claims.aud[0] || '',
     tokenEndpoint: plan.tokenEndpoint,
     googleAccessToken,
   };

@@ -6,6 +6,8 @@ export interface ExchangeAttempt {
   claims: IdTokenClaims;
   audience: string;
   audienceSource: string;
+  /** The token was minted elsewhere with its audience (GitLab id_tokens, files): it cannot be requested. */
+  audienceSetWhereMinted?: boolean | undefined;
   clientId?: string | undefined;
   accountId?: string | undefined;
   tokenEndpoint: string;
@@ -78,7 +80,9 @@ export function describeExchangeAttempt(attempt: ExchangeAttempt, now = Date.now
   const lines = [
     `Databricks accepts this token only if ${owner} matches all of:`,
     `  issuer   = ${claim(claims.iss)}${issuerNote(claims.iss)}`,
-    `  audience = ${claim(claims.aud.join(', '))} (requested from ${attempt.audienceSource}; list it in the policy's audiences, or set the audience input to one the policy lists; a policy without audiences accepts only the account ID)`,
+    attempt.audienceSetWhereMinted
+      ? `  audience = ${claim(claims.aud.join(', '))} (from ${attempt.audienceSource}; list it in the policy's audiences, or change it where the token is minted; a policy without audiences accepts only the account ID)`
+      : `  audience = ${claim(claims.aud.join(', '))} (requested from ${attempt.audienceSource}; list it in the policy's audiences, or set the audience input to one the policy lists; a policy without audiences accepts only the account ID)`,
     `  subject  = ${claim(claims.sub)}${subjectNote(claims.sub)}`,
   ];
   if (clientId) {

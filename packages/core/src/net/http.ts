@@ -21,6 +21,8 @@ export interface HttpRequest {
   retry?: boolean | undefined;
   /** Overrides the per-request timeout for this request. */
   timeoutMs?: number | undefined;
+  /** PEM certificates to verify an https server with instead of the system's (a pod's ca.crt). */
+  ca?: string | undefined;
 }
 
 export interface HttpResponse {
@@ -237,7 +239,10 @@ export class HttpClient {
         clearTimeout(timer);
         fn();
       };
-      const req = transport.request(url, { method: request.method, headers, agent: route.agent }, (res) => {
+      const options: https.RequestOptions = { method: request.method, headers, agent: route.agent };
+      // A private CA (the Kubernetes API's ca.crt): agents pool connections per TLS options.
+      if (request.ca !== undefined) options.ca = request.ca;
+      const req = transport.request(url, options, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

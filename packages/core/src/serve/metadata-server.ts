@@ -32,6 +32,8 @@ export interface MetadataServerOptions {
   maxLifetimeMs?: number | undefined;
   /** Default 8 s: longer refreshes go on, but the client gets its answer (502) in time. */
   answerWithinMs?: number | undefined;
+  /** A fixed port (a sidecar's); default any free one. The random path still guards it. */
+  port?: number | undefined;
   /** Called once the server has closed, whatever closed it. */
   onClose?: (() => void) | undefined;
 }
@@ -142,7 +144,7 @@ export async function startMetadataServer(options: MetadataServerOptions): Promi
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   secrets.register(url);

@@ -7,7 +7,7 @@ const FIRST_BACKOFF_MS = 1_000;
 const USABLE_WAIT_MS = 2_000;
 const MAX_BACKOFF_MS = 30_000;
 
-export interface TokenProviderOptions {
+export interface TokenRefreshOptions {
   /** The clock, injectable for tests. */
   now?: (() => number) | undefined;
   /** A cached token with more than this left is served while a refresh fails or runs (default 30 s). */
@@ -46,7 +46,7 @@ export class TokenProvider {
   constructor(
     private readonly fetchCredential: () => Promise<Credential>,
     initial?: Credential,
-    clockOrOptions?: (() => number) | TokenProviderOptions,
+    clockOrOptions?: (() => number) | TokenRefreshOptions,
   ) {
     const options = typeof clockOrOptions === 'function' ? { now: clockOrOptions } : (clockOrOptions ?? {});
     this.#now = options.now ?? Date.now;

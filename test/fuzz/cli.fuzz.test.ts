@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobEnv, runCli } from '../e2e/cli-runner.ts';
+import { CiIssuer } from '../emulators/ci-issuers.ts';
+import { HostileServer, newFuzzReport, seededRandom, writeFuzzReport } from './hostile-server.ts';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
+const CASES = Number(process.env.FUZZ_CLI_CASES ?? 30);
+const STACK_TRACE = /\n\s+at .+:\d+:\d+/;
+const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
+
+let hostile: HostileServer;
+let gitlab: CiIssuer;
+beforeAll(async () => {
+  hostile = await new HostileServer().start();
+  gitlab = await CiIssuer.create('gitlab');
+});
+afterAll(async () => {
+  await hostile.stop();
+});
+
+describe('fuzz: the built CLI against hostile servers', () => {
+  it(`exits 0 or 1 with one error, no stack trace, no token or JWT in its output, over ${CASES} cases`, async () => {
+    const report = newFuzzReport();
+    const problems: string[] = [];
+    const commands = [
+      ['token'],
+      ['token', '--json'],
+      ['env'],
+      ['exec', '--', 'true'],
+      ['explain', '--host', 'HOST'],
+    ];
+    for (let i = 0; i < CASES; i++) {
+      const seed = SEED + 3000 + i;
+      hostile.rand = seededRandom(seed);
+      const idToken = await gitlab.mint('https://databricks.example/gitlab');
+      const secret = 'client-secret-value-never-printed';
+      // Half the cases take the token from the hostile metadata server instead (it echoes what it gets).
+      const fromGce = i % 2 === 1;
+      const env = jobEnv({
+        DATABRICKS_HOST: hostile.url,
+        DATABRICKS_CLIENT_ID: '6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f',
+        DATABRICKS_CLIENT_SECRET: secret,
+        ...(fromGce
+          ? { GCE_METADATA_HOST: new URL(hostile.url).host }
+          : { GITLAB_CI: 'true', DATABRICKS_OIDC_TOKEN: idToken }),
+      });
+      const command = (commands[i % commands.length] ?? ['token']).map((a) =>
+        a === 'HOST' ? hostile.url : a,
+      );
+      const args = [
+        ...command.slice(0, command.indexOf('--') >= 0 ? command.indexOf('--') : command.length),
+        '--timeout-seconds',
+        '1',
+      ];
+      if (fromGce) args.push('--token-source', 'gcp-metadata');
+      if (command.includes('--')) args.push(...command.slice(command.indexOf('--')));
+      const run = await runCli(args, env, 30_000);
+      report.cases++;
+      if (run.code === 0) report.succeeded++;
+      else if (run.code !== 1) {
+        report.crashes++;
+        problems.push(`seed ${seed} (${args.join(' ')}): exit ${run.code}`);
+      } else if (run.stdout !== '') problems.push(`seed ${seed}: wrote to stdout on failure`);
+      if (STACK_TRACE.test(run.stderr)) {
+        report.crashes++;
+        problems.push(`seed ${seed}: stack trace`);
+      }
+      // stdout may carry the Databricks token the command promises, never the ID token or the secret.
+      const leaked =
+        [idToken, secret].some((s) => run.stderr.includes(s) || run.stdout.includes(s)) ||
+        JWT.test(run.stderr);
+      if (leaked) {
+        report.leaks++;
+        problems.push(`seed ${seed} (${args.join(' ')}): leaked a secret or a JWT`);
+      }
+    }
+    writeFuzzReport('cli', report);
+    expect(problems).toEqual([]);
+    expect(report.cases).toBe(CASES);
+  });
+});
