@@ -5,7 +5,7 @@ import {
   federationPolicyHint,
 } from '../explain/federation-policy-hint.ts';
 import { looksLikeHtml, serverSays } from '../explain/server-answer.ts';
-import { formBody, type HttpClient } from '../net/http.ts';
+import { formBody, type HttpClient, type HttpResponse } from '../net/http.ts';
 import { type Credential, readTokenResponse } from './credential.ts';
 
 /** Workspace: `<host>/oidc/v1/token`; account: `<accounts-host>/oidc/accounts/<id>/v1/token`. */
@@ -56,27 +56,8 @@ export async function exchangeForDatabricksToken(
       client_id: attempt.clientId,
     }),
   });
-  // A web page, even with 200, means the host is not a Databricks API (wrong host, login portal).
-  if (response.status === 200 && !looksLikeHtml(response))
-    return readTokenResponse(response, step, attempt.tokenEndpoint);
-
-  if (
-    response.status === 200 ||
-    response.status === 404 ||
-    response.status === 405 ||
-    looksLikeHtml(response)
-  ) {
-    throw new LoginError(
-      'NOT_DATABRICKS',
-      `Failed to ${step}: ${attempt.tokenEndpoint} answered HTTP ${response.status}${looksLikeHtml(response) ? ' with a web page' : ''}, not a Databricks token endpoint`,
-      {
-        hint: attempt.accountId
-          ? `Check account-id (${attempt.accountId}) and that host is your accounts console (https://accounts.cloud.databricks.com, https://accounts.azuredatabricks.net or https://accounts.gcp.databricks.com), not a workspace URL.`
-          : 'Check that host is your workspace URL as shown in the browser (e.g. https://adb-1234567890123456.7.azuredatabricks.net); for an account-level token set account-id and the accounts host.',
-        evidence: [`Databricks answered: ${serverSays(response)}`],
-      },
-    );
-  }
+  const credential = readDatabricksTokenAnswer(response, step, attempt.tokenEndpoint, attempt.accountId);
+  if (credential) return credential;
   if (response.status === 400 || response.status === 401 || response.status === 403) {
     throw new LoginError(
       'EXCHANGE_REJECTED',
@@ -96,4 +77,38 @@ export async function exchangeForDatabricksToken(
       hint: 'Databricks had a problem; retries did not help. Re-run the job, and check status.databricks.com if it persists.',
     },
   );
+}
+
+/**
+ * The parts of a Databricks token endpoint's answer that every grant reads alike: a token (200),
+ * or a sign that the host is no Databricks token endpoint at all. Undefined for the rest
+ * (refusals, server errors), which each grant explains in its own terms.
+ */
+export function readDatabricksTokenAnswer(
+  response: HttpResponse,
+  step: string,
+  tokenEndpoint: string,
+  accountId: string | undefined,
+): Credential | undefined {
+  // A web page, even with 200, means the host is not a Databricks API (wrong host, login portal).
+  if (response.status === 200 && !looksLikeHtml(response))
+    return readTokenResponse(response, step, tokenEndpoint);
+  if (
+    response.status === 200 ||
+    response.status === 404 ||
+    response.status === 405 ||
+    looksLikeHtml(response)
+  ) {
+    throw new LoginError(
+      'NOT_DATABRICKS',
+      `Failed to ${step}: ${tokenEndpoint} answered HTTP ${response.status}${looksLikeHtml(response) ? ' with a web page' : ''}, not a Databricks token endpoint`,
+      {
+        hint: accountId
+          ? `Check account-id (${accountId}) and that host is your accounts console (https://accounts.cloud.databricks.com, https://accounts.azuredatabricks.net or https://accounts.gcp.databricks.com), not a workspace URL.`
+          : 'Check that host is your workspace URL as shown in the browser (e.g. https://adb-1234567890123456.7.azuredatabricks.net); for an account-level token set account-id and the accounts host.',
+        evidence: [`Databricks answered: ${serverSays(response)}`],
+      },
+    );
+  }
+  return undefined;
 }

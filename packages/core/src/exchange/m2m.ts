@@ -1,8 +1,8 @@
 import { LoginError } from '../explain/errors.ts';
-import { looksLikeHtml, serverSays } from '../explain/server-answer.ts';
+import { serverSays } from '../explain/server-answer.ts';
 import { formBody, type HttpClient, parseJsonObject } from '../net/http.ts';
-import { type Credential, readTokenResponse } from './credential.ts';
-import { databricksTokenEndpoint } from './databricks.ts';
+import type { Credential } from './credential.ts';
+import { databricksTokenEndpoint, readDatabricksTokenAnswer } from './databricks.ts';
 
 /** A service principal's OAuth secret, and where to use it. */
 export interface ClientCredentials {
@@ -43,25 +43,8 @@ export async function requestClientCredentialsToken(
     },
     body: formBody({ grant_type: 'client_credentials', scope: 'all-apis' }),
   });
-  if (response.status === 200 && !looksLikeHtml(response))
-    return readTokenResponse(response, step, tokenEndpoint);
-  if (
-    response.status === 200 ||
-    response.status === 404 ||
-    response.status === 405 ||
-    looksLikeHtml(response)
-  ) {
-    throw new LoginError(
-      'NOT_DATABRICKS',
-      `Failed to ${step}: ${tokenEndpoint} answered HTTP ${response.status}${looksLikeHtml(response) ? ' with a web page' : ''}, not a Databricks token endpoint`,
-      {
-        hint: accountId
-          ? `Check account-id (${accountId}) and that host is your accounts console, not a workspace URL.`
-          : 'Check that host is your workspace URL as shown in the browser (e.g. https://adb-1234567890123456.7.azuredatabricks.net).',
-        evidence: [`Databricks answered: ${serverSays(response)}`],
-      },
-    );
-  }
+  const credential = readDatabricksTokenAnswer(response, step, tokenEndpoint, accountId);
+  if (credential) return credential;
   if (response.status === 400 || response.status === 401 || response.status === 403) {
     const error = parseJsonObject(response.body)?.error;
     const where = accountId ? `the account ${accountId}` : 'this workspace';
