@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobEnv, runCli } from '../e2e/cli-runner.ts';
+import { azureDevOpsOutputProblems, githubOutputProblems } from '../e2e/runner-commands.ts';
 import { CiIssuer } from '../emulators/ci-issuers.ts';
-import { HostileServer, newFuzzReport, seededRandom, writeFuzzReport } from './hostile-server.ts';
+import {
+  FORGED_MARKER,
+  HostileServer,
+  newFuzzReport,
+  seededRandom,
+  writeFuzzReport,
+} from './hostile-server.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 30);
@@ -19,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('fuzz: the built CLI against hostile servers', () => {
-  it(`exits 0 or 1 with one error, no stack trace, no token or JWT in its output, over ${CASES} cases`, async () => {
+  it(`exits 0 or 1 with one error, no stack trace, no token or JWT, no forged runner command, over ${CASES} cases`, async () => {
     const report = newFuzzReport();
     const problems: string[] = [];
     const commands = [
@@ -72,6 +79,15 @@ describe('fuzz: the built CLI against hostile servers', () => {
       if (leaked) {
         report.leaks++;
         problems.push(`seed ${seed} (${args.join(' ')}): leaked a secret or a JWT`);
+      }
+      // Run as a GitHub or Azure DevOps script step, the runner would read stderr for commands.
+      const forged = [
+        ...githubOutputProblems(run.stderr, FORGED_MARKER, [], { strictMasks: false }),
+        ...azureDevOpsOutputProblems(run.stderr, FORGED_MARKER, []),
+      ];
+      if (forged.length > 0) {
+        report.forged++;
+        problems.push(`seed ${seed} (${args.join(' ')}): ${forged[0]}`);
       }
     }
     writeFuzzReport('cli', report);

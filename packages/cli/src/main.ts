@@ -6,6 +6,7 @@ import {
   LoginError,
   login,
   loginAndServe,
+  neutraliseRunnerCommands,
   RELEASE_VERSION,
   redactingLogger,
   SecretRegistry,
@@ -23,9 +24,18 @@ const VERSION = RELEASE_VERSION;
 /** exec and serve run in the foreground and end with their owner, so no safety limit of their own. */
 const FOREGROUND_LIFETIME_MS = 2 ** 31 - 1;
 
+/**
+ * One line for people, on stderr. In a GitHub `run:` or Azure DevOps `script:` step the runner
+ * reads both streams for commands, and these lines carry server and input text: none of it may
+ * become one.
+ */
+function say(text: string): void {
+  process.stderr.write(`${neutraliseRunnerCommands(text)}\n`);
+}
+
 /** Messages for people go to stderr; stdout is only for what the command promises. */
 function stderrLogger(quiet: boolean): Logger {
-  const write = (line: string) => process.stderr.write(`${line}\n`);
+  const write = say;
   return {
     info: (m) => {
       if (!quiet) write(m);
@@ -87,9 +97,7 @@ async function exec(
   try {
     const outcome = await runCommand(inv.commandLine, env);
     if (outcome.startError) {
-      process.stderr.write(
-        `${TOOL}: cannot run ${JSON.stringify(inv.commandLine[0])}: ${outcome.startError}\n`,
-      );
+      say(`${TOOL}: cannot run ${JSON.stringify(inv.commandLine[0])}: ${outcome.startError}`);
     }
     return outcome.exitCode;
   } finally {
@@ -172,7 +180,9 @@ async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     switch (inv.command) {
       case 'explain': {
         const lines = await explainIdToken(setup, secrets, log);
-        process.stdout.write(`${lines.map((l) => secrets.redact(l)).join('\n')}\n`);
+        // The report is for people too, and quotes the token's claims.
+        const report = lines.map((l) => neutraliseRunnerCommands(secrets.redact(l)));
+        process.stdout.write(`${report.join('\n')}\n`);
         return 0;
       }
       case 'exec':
@@ -216,9 +226,9 @@ async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     }
   } catch (error) {
     if (env.DATABRICKS_OIDC_LOGIN_DEBUG && error instanceof Error && error.stack) {
-      process.stderr.write(`${secrets.redact(error.stack)}\n`);
+      say(secrets.redact(error.stack));
     }
-    process.stderr.write(`${secrets.redact(describeFailure(error))}\n`);
+    say(secrets.redact(describeFailure(error)));
     return 1;
   }
 }
@@ -230,9 +240,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     code = await runCommandLine(argv, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(
-      `${TOOL}: ${error.message}. See '${TOOL} ${error.command ? `${error.command} ` : ''}--help'.\n`,
-    );
+    say(`${TOOL}: ${error.message}. See '${TOOL} ${error.command ? `${error.command} ` : ''}--help'.`);
     code = 2;
   }
   // Exit at once: nothing of ours is left running, and a child's pipes must not keep us here.
