@@ -260,7 +260,7 @@ export async function runTask(
       }
       if (c.name === 'task.settaskvariable') taskVariables[c.properties.variable ?? ''] = c.data;
     }
-    trackStartedService(taskVariables.metadataServicePid);
+    trackStartedService(taskVariables.metadataServicePid, taskVariables.metadataServiceUrl);
     const complete = commands.filter((c) => c.name === 'task.complete').at(-1);
     return {
       code,

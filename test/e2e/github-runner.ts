@@ -117,7 +117,7 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
     });
     const lines = stdout.split(/\r?\n/);
     const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
-    trackStartedService(state['metadata-service-pid']);
+    trackStartedService(state['metadata-service-pid'], state['metadata-service-url']);
     return {
       code,
       stdout,
