@@ -95,6 +95,7 @@ describe('GitHub Action: auth-type', () => {
     const token = emu.databricks.issuedTokens.at(-1) ?? '';
     expect(run.exportedEnv).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
+      DATABRICKS_WORKSPACE_ID: emu.databricks.workspaceId, // from the host's metadata
       DATABRICKS_TOKEN: token,
       DATABRICKS_AUTH_TYPE: 'pat',
     });
@@ -192,6 +193,7 @@ describe('GitHub Action: auth-type', () => {
     expect(run.code).toBe(0);
     expect(run.exportedEnv).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
+      DATABRICKS_WORKSPACE_ID: emu.databricks.workspaceId, // from the host's metadata
       DATABRICKS_TOKEN: pat,
       DATABRICKS_AUTH_TYPE: 'pat',
     });

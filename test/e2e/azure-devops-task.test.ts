@@ -82,6 +82,8 @@ describe('DatabricksOidcLogin@1, mode token', () => {
     expect(run.variables).toEqual({
       DATABRICKS_TOKEN: { value: token, secret: true, output: false },
       DATABRICKS_HOST: { value: emu.databricks.url, secret: false, output: false },
+      // From the ?o=42 of the host, as pasted: plain, for later script steps.
+      DATABRICKS_WORKSPACE_ID: { value: '42', secret: false, output: false },
       DATABRICKS_AUTH_TYPE: { value: 'pat', secret: false, output: false },
       DATABRICKS_CONFIG_FILE: { value: configFile, secret: false, output: false },
       DATABRICKS_CONFIG_PROFILE: { value: 'databricks-oidc-login', secret: false, output: false },
@@ -93,7 +95,7 @@ describe('DatabricksOidcLogin@1, mode token', () => {
     expect(configFile.startsWith(temp)).toBe(true);
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(configFile, 'utf8')).toBe(
-      `[databricks-oidc-login]\nhost = ${emu.databricks.url}\ntoken = ${token}\nauth_type = pat\n`,
+      `[databricks-oidc-login]\nhost = ${emu.databricks.url}\nworkspace_id = 42\nauth_type = pat\ntoken = ${token}\n`,
     );
 
     // Secrets are registered before anything else could print them.
@@ -195,6 +197,7 @@ describe('DatabricksOidcLogin@1, default inputs (mode refresh)', () => {
     const first = emu.databricks.issuedTokens[0] ?? '';
     expect(plainVariables(run)).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
+      DATABRICKS_WORKSPACE_ID: emu.databricks.workspaceId, // from the host's metadata
       DATABRICKS_AUTH_TYPE: 'metadata-service',
       DATABRICKS_METADATA_SERVICE_URL: url,
     });
@@ -383,7 +386,8 @@ describe('DatabricksOidcLogin@1, bad input', () => {
       'HTTP 403: Pipeline is not authorized to use service connection databricks-wif',
     );
     expect(refused).toContain('authorised for this pipeline');
-    expect(emu.databricks.requests).toHaveLength(0);
+    // Only the host metadata (read alongside the ID token, with no credential) reached Databricks.
+    expect(emu.databricks.requests.filter((r) => r.path !== '/.well-known/databricks-config')).toEqual([]);
   });
 
   it('fails on a missing host, counting an unexpanded $(DATABRICKS_HOST) as empty, before any request', async () => {

@@ -265,7 +265,8 @@ describe('databricks-oidc-login --auth-type (issue 12)', () => {
       'Failed to get an ID token: the environment variable DATABRICKS_OIDC_TOKEN is empty [ID_TOKEN_UNAVAILABLE]',
     );
     expect(emulators().databricks.clientCredentialsRequests).toEqual([]);
-    expect(everyRequest()).toEqual([]);
+    // Only the host metadata, read alongside the ID token with no credential, went out.
+    expect(everyRequest().filter((r) => r.path !== '/.well-known/databricks-config')).toEqual([]);
     expectNeverShows(run, CLIENT_SECRET);
   });
 });
@@ -428,7 +429,7 @@ describe('databricks-oidc-login --provider google (issue 13)', () => {
     expect(run.stderr).toContain(`(iss): ${gitlab.jwt.issuer}`);
     expect(g.sts.rejections).toEqual([`issuer ${gitlab.jwt.issuer} != https://gitlab.example.internal`]);
     expect(g.iam.requests).toEqual([]);
-    expect(emulators().databricks.requests).toEqual([]);
+    expect(emulators().databricks.requests.map((r) => r.path)).toEqual(['/.well-known/databricks-config']);
     expectNoGoogleTokenOnStderr(run);
   });
 });

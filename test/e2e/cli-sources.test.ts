@@ -79,8 +79,9 @@ describe('databricks-oidc-login token and env, per CI source', () => {
     expect(run.stderr).toContain(`its audience is set in the job's id_tokens: DATABRICKS_OIDC_TOKEN: aud:`);
     expectCleanStderr(run.stderr);
     expect(run.stderr).not.toContain(idToken);
-    // The host metadata is not consulted: the token's audience is fixed where it was minted.
-    expect(emu.databricks.requestsTo('/.well-known/databricks-config')).toEqual([]);
+    // The host metadata is read once, for the endpoint; the audience stays the one set where it was minted.
+    expect(emu.databricks.requestsTo('/.well-known/databricks-config')).toHaveLength(1);
+    expect(run.stderr).not.toContain('audience from /.well-known');
   });
 
   it('env prints sh, powershell, dotenv and json that carry the same variables', async () => {
@@ -94,18 +95,20 @@ describe('databricks-oidc-login token and env, per CI source', () => {
     expect(sh.stderr).toBe('');
     const token = emu.databricks.issuedTokens.at(-1) ?? '';
     expect(sh.stdout).toBe(
-      `export DATABRICKS_HOST='${emu.databricks.url}'\nexport DATABRICKS_TOKEN='${token}'\nexport DATABRICKS_AUTH_TYPE='pat'\n`,
+      `export DATABRICKS_HOST='${emu.databricks.url}'\nexport DATABRICKS_WORKSPACE_ID='${emu.databricks.workspaceId}'\n` +
+        `export DATABRICKS_TOKEN='${token}'\nexport DATABRICKS_AUTH_TYPE='pat'\n`,
     );
     const json = await runCli(['env', '--format', 'json', '--no-verify'], env);
     expect(JSON.parse(json.stdout)).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
+      DATABRICKS_WORKSPACE_ID: emu.databricks.workspaceId, // from the host's metadata
       DATABRICKS_TOKEN: emu.databricks.issuedTokens.at(-1),
       DATABRICKS_AUTH_TYPE: 'pat',
     });
     const dotenv = await runCli(['env', '--format', 'dotenv'], env);
-    expect(dotenv.stdout.split('\n')[1]).toBe(`DATABRICKS_TOKEN=${emu.databricks.issuedTokens.at(-1)}`);
+    expect(dotenv.stdout.split('\n')[2]).toBe(`DATABRICKS_TOKEN=${emu.databricks.issuedTokens.at(-1)}`);
     const ps = await runCli(['env', '--format', 'powershell'], env);
-    expect(ps.stdout.split('\n')[2]).toBe("$env:DATABRICKS_AUTH_TYPE = 'pat'");
+    expect(ps.stdout.split('\n')[3]).toBe("$env:DATABRICKS_AUTH_TYPE = 'pat'");
     // The sh output, evaluated by a real shell, gives the SDK what it needs.
     const { execFileSync } = await import('node:child_process');
     const seen = execFileSync('sh', [

@@ -45,6 +45,7 @@ describe('GitHub Action, mode token', () => {
     expect(token).not.toBe('');
     expect(run.exportedEnv).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
+      DATABRICKS_WORKSPACE_ID: '1234567890', // the ?o= of the host as pasted
       DATABRICKS_TOKEN: token,
       DATABRICKS_AUTH_TYPE: 'pat',
     });

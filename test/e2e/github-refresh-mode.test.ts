@@ -84,6 +84,7 @@ describe('GitHub Action, default inputs (mode refresh)', () => {
     const url = run.exportedEnv.DATABRICKS_METADATA_SERVICE_URL ?? '';
     expect(run.exportedEnv).toEqual({
       DATABRICKS_HOST: e.databricks.url,
+      DATABRICKS_WORKSPACE_ID: e.databricks.workspaceId, // from the host's metadata
       DATABRICKS_AUTH_TYPE: 'metadata-service',
       DATABRICKS_METADATA_SERVICE_URL: url,
       DATABRICKS_TOKEN: first,

@@ -162,6 +162,7 @@ describe('GitHub Action, provider google', () => {
     const idToken = gcp.iam.idTokens[0] ?? '';
     expect(run.exportedEnv).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
+      DATABRICKS_WORKSPACE_ID: emu.databricks.workspaceId, // from the host's metadata
       DATABRICKS_TOKEN: idToken,
       DATABRICKS_AUTH_TYPE: 'pat',
     });
@@ -195,6 +196,7 @@ describe('GitHub Action, provider google', () => {
     const url = run.exportedEnv.DATABRICKS_METADATA_SERVICE_URL ?? '';
     expect(run.exportedEnv).toEqual({
       DATABRICKS_HOST: emu.databricks.url,
+      DATABRICKS_WORKSPACE_ID: emu.databricks.workspaceId, // from the host's metadata
       DATABRICKS_AUTH_TYPE: 'metadata-service',
       DATABRICKS_METADATA_SERVICE_URL: url,
       // The first token, for tools without Databricks auth (DESIGN: mode refresh).

@@ -56,8 +56,9 @@ describe('connections and round trips of one login', () => {
     expect(idToken?.at).toBeLessThan(emu.databricks.requestsTo(METADATA)[0]?.answeredAt ?? 0);
   });
 
-  it('skips the metadata request when the audience is given', async () => {
+  it('reads the metadata alongside the ID token when the audience is given', async () => {
     emu = await startEmulators({ policyAudience: 'my-audience' });
+    emu.databricks.latencyMs = 300;
     const run = await runActionStep('main', {
       inputs: {
         host: emu.databricks.url,
@@ -68,8 +69,10 @@ describe('connections and round trips of one login', () => {
       runnerTemp,
     });
     expect(run.errors).toEqual([]);
-    expect(emu.databricks.requestsTo(METADATA)).toEqual([]);
+    // The metadata decides the endpoint, so it is read once, but the ID token does not wait for it.
+    expect(emu.databricks.requestsTo(METADATA)).toHaveLength(1);
     expect(emu.github.requests).toHaveLength(1);
+    expect(emu.github.requests[0]?.at).toBeLessThan(emu.databricks.requestsTo(METADATA)[0]?.answeredAt ?? 0);
   });
 
   it('keeps one tunnel per host alive through a proxy, and still exits at once', async () => {

@@ -40,9 +40,27 @@ export interface DatabricksEmulatorOptions {
   users?: string[];
   /** Upper bound of the issued tokens' lifetime; the federated JWT's expiry also bounds it. */
   maxTokenLifetimeSeconds?: number;
-  /** Published at /.well-known/databricks-config when set. */
+  /** Published in /.well-known/databricks-config as token_federation_default_oidc_audiences. */
   defaultAudiences?: string[];
+  /**
+   * The host's shape, as the SDKs' test profiles model it (databricks-sdk-go
+   * `config/auth_profiles_test.go`): a workspace (default), an accounts console, or a unified
+   * host that serves the account and its workspaces at one URL and routes workspace calls by
+   * the X-Databricks-Workspace-Id header.
+   */
+  shape?: 'workspace' | 'account' | 'unified';
+  /** This workspace's ID (default: a random 16-digit number). */
+  workspaceId?: string;
+  /** false: an older host with no /.well-known/databricks-config (404). */
+  hostMetadata?: boolean;
 }
+
+/** What a unified host answers where it cannot route a call: its sign-in page, with 200. */
+const SIGN_IN_PAGE: Reply = {
+  status: 200,
+  headers: { 'content-type': 'text/html; charset=utf-8' },
+  body: '<!doctype html><html><head><title>Databricks - Sign In</title></head><body><div id="login">Sign in to continue ##vso[task.complete result=Succeeded]</div></body></html>',
+};
 
 /** Databricks on Google Cloud: which Google ID tokens it takes as bearer tokens. */
 export interface GoogleIdentities {
@@ -76,6 +94,12 @@ export class DatabricksEmulator extends LoopbackServer {
   users: string[];
   maxTokenLifetimeSeconds: number;
   defaultAudiences: string[] | undefined;
+  shape: 'workspace' | 'account' | 'unified';
+  readonly workspaceId: string;
+  /** false: no /.well-known/databricks-config. */
+  hostMetadata: boolean;
+  /** Replaces the oidc_endpoint the host metadata names (a hostile or misconfigured host). */
+  oidcEndpointOverride: string | undefined;
   /** Why each rejected exchange was rejected. */
   readonly rejections: string[] = [];
   /** Every access token issued, newest last. */
@@ -94,6 +118,10 @@ export class DatabricksEmulator extends LoopbackServer {
     this.users = options.users ?? [];
     this.maxTokenLifetimeSeconds = options.maxTokenLifetimeSeconds ?? 3600;
     this.defaultAudiences = options.defaultAudiences;
+    this.shape = options.shape ?? 'workspace';
+    this.workspaceId =
+      options.workspaceId ?? String(1_000_000_000_000_000 + Math.floor(Math.random() * 8e15));
+    this.hostMetadata = options.hostMetadata ?? true;
   }
 
   static async create(options: DatabricksEmulatorOptions = {}): Promise<DatabricksEmulator> {
@@ -121,30 +149,89 @@ export class DatabricksEmulator extends LoopbackServer {
     return `${this.url}/oidc/v1/token`;
   }
 
+  /** `/.well-known/databricks-config`, with the fields the SDKs read (databricks-sdk-go `config/host_metadata.go`). */
+  get metadata(): Record<string, unknown> {
+    const accounts = `${this.url}/oidc/accounts/{account_id}`;
+    const common = { cloud: 'AWS' };
+    const audiences = this.defaultAudiences
+      ? { token_federation_default_oidc_audiences: this.defaultAudiences }
+      : {};
+    if (this.shape === 'unified')
+      return {
+        ...common,
+        host_type: 'UNIFIED_HOST',
+        oidc_endpoint: this.oidcEndpointOverride ?? accounts,
+        account_id: this.accountId,
+        token_federation_default_oidc_audiences: this.defaultAudiences ?? [this.accountId],
+      };
+    if (this.shape === 'account')
+      return {
+        ...common,
+        host_type: 'ACCOUNT_HOST',
+        oidc_endpoint: this.oidcEndpointOverride ?? accounts,
+        ...audiences,
+      };
+    return {
+      ...common,
+      host_type: 'WORKSPACE_HOST',
+      oidc_endpoint: this.oidcEndpointOverride ?? `${this.url}/oidc`,
+      account_id: this.accountId,
+      workspace_id: this.workspaceId,
+      ...audiences,
+    };
+  }
+
+  /** On a unified host, whether a workspace call names this workspace (the legacy X-Databricks-Org-Id counts too). */
+  #routedToWorkspace(request: RecordedRequest): boolean {
+    if (this.shape !== 'unified') return true;
+    const named = request.headers['x-databricks-workspace-id'] ?? request.headers['x-databricks-org-id'];
+    return named === this.workspaceId;
+  }
+
   protected async handle(request: RecordedRequest): Promise<Reply> {
-    if (request.method === 'POST' && request.path === '/oidc/v1/token')
-      return this.#exchange(request, 'workspace');
-    const account = /^\/oidc\/accounts\/([^/]+)\/v1\/token$/.exec(request.path);
-    if (request.method === 'POST' && account) {
+    if (request.method === 'GET' && request.path === '/.well-known/databricks-config') {
+      if (!this.hostMetadata) return { status: 404, body: { error_code: 'NOT_FOUND', message: 'Not found' } };
+      return { status: 200, body: this.metadata };
+    }
+    if (
+      request.path === '/oidc/v1/token' ||
+      request.path === '/oidc/.well-known/oauth-authorization-server'
+    ) {
+      // A unified host has no workspace-level OIDC endpoints: the path falls through to its web app.
+      if (this.shape !== 'workspace') return SIGN_IN_PAGE;
+      if (request.method === 'POST' && request.path === '/oidc/v1/token')
+        return this.#exchange(request, 'workspace');
+      if (request.method === 'GET') return { status: 200, body: this.#discovery(`${this.url}/oidc`) };
+    }
+    const account = /^\/oidc\/accounts\/([^/]+)\/(v1\/token|\.well-known\/oauth-authorization-server)$/.exec(
+      request.path,
+    );
+    if (account) {
       if (account[1] !== this.accountId)
         return { status: 404, body: { error_code: 'NOT_FOUND', message: 'Account not found' } };
-      return this.#exchange(request, 'account');
+      if (request.method === 'POST' && account[2] === 'v1/token') return this.#exchange(request, 'account');
+      if (request.method === 'GET' && account[2] !== 'v1/token')
+        return { status: 200, body: this.#discovery(`${this.url}/oidc/accounts/${this.accountId}`) };
     }
-    if (request.method === 'GET' && request.path === '/api/2.0/preview/scim/v2/Me') return this.#me(request);
     const workspaces = /^\/api\/2\.0\/accounts\/([^/]+)\/workspaces$/.exec(request.path);
     if (workspaces && this.google) return this.#googleAccountWorkspaces(request, workspaces[1] ?? '');
-    if (request.method === 'GET' && request.path === '/.well-known/databricks-config') {
-      if (!this.defaultAudiences)
-        return { status: 404, body: { error_code: 'NOT_FOUND', message: 'Not found' } };
-      return {
-        status: 200,
-        body: { token_federation_default_oidc_audiences: this.defaultAudiences, account_id: this.accountId },
-      };
-    }
+    if (request.path.startsWith('/api/2.0/') && !this.#routedToWorkspace(request)) return SIGN_IN_PAGE;
+    if (request.method === 'GET' && request.path === '/api/2.0/preview/scim/v2/Me') return this.#me(request);
     return {
       status: 404,
       headers: { 'content-type': 'text/html' },
       body: '<html><body>Page not found</body></html>',
+    };
+  }
+
+  /** RFC 8414 authorization server metadata, as the SDKs' OAuth M2M and U2M discover it. */
+  #discovery(root: string): Record<string, unknown> {
+    return {
+      issuer: root,
+      authorization_endpoint: `${root}/v1/authorize`,
+      token_endpoint: `${root}/v1/token`,
+      jwks_uri: `${root}/jwks.json`,
+      grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
     };
   }
 
@@ -318,7 +405,9 @@ export class DatabricksEmulator extends LoopbackServer {
         },
       };
     }
-    if (!issued || issued.expiresAt <= Date.now() / 1000 || issued.level !== 'workspace') {
+    // On a unified host an account token, sent with the workspace's ID, is a workspace token too.
+    const usable = issued?.level === 'workspace' || this.shape === 'unified';
+    if (!issued || issued.expiresAt <= Date.now() / 1000 || !usable) {
       return {
         status: 401,
         body: {

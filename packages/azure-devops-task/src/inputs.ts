@@ -7,6 +7,7 @@ import {
   type MetadataServiceSettings,
   readBooleanInput,
   readChoice,
+  readProfileName,
   readServiceLifetime,
   readTimeoutSeconds,
 } from '@databricks-oidc-login/core';
@@ -19,6 +20,7 @@ export const TASK_INPUT_NAMES: CredentialInputNames = {
   clientId: 'clientId',
   clientSecret: 'clientSecret',
   pat: 'pat',
+  workspaceId: 'workspaceId',
 };
 
 /** What the service-connection side of the task resolved to. */
@@ -45,6 +47,8 @@ export interface TaskInputs {
   connection: ServiceConnectionIdentity | undefined;
   job: AzureDevOpsJob;
   accessToken: string | undefined;
+  /** A config profile name for tools that name one; undefined for none. */
+  profile: string | undefined;
 }
 
 /** An input or variable, with an unexpanded `$(...)` macro counting as empty. */
@@ -140,6 +144,7 @@ export function readTaskInputs(): TaskInputs {
       host: input('host') || text(tl.getVariable('DATABRICKS_HOST')),
       clientId: input('clientId') || (provider === 'azure' ? connection?.clientId : undefined),
       accountId: input('accountId'),
+      workspaceId: input('workspaceId') || text(tl.getVariable('DATABRICKS_WORKSPACE_ID')),
       provider,
       tenantId: connection?.tenantId,
       authorityHost: connection?.authorityHost,
@@ -167,5 +172,6 @@ export function readTaskInputs(): TaskInputs {
     },
     // Not getEndpointAuthorizationParameter: that one echoes the value in a debug line.
     accessToken: tl.getEndpointAuthorization('SYSTEMVSSCONNECTION', true)?.parameters?.AccessToken,
+    profile: readProfileName('profile', input('profile')),
   };
 }

@@ -1,17 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   azureDevOpsIdTokenSource,
   describeDuration,
   describeFailure,
+  hostVariables,
   type LoginResult,
   launchMetadataService,
   login,
   neutraliseRunnerCommands,
+  type ProfileCredential,
   printableLine,
   SecretRegistry,
+  writeConfigProfile,
 } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
 import { readTaskInputs, TASK_INPUT_NAMES, type TaskInputs } from './inputs.ts';
@@ -34,33 +36,44 @@ function tempDirectory(): string {
 /**
  * A 0600 config file with one profile, so a later script step works from plain variables:
  * secret variables never reach scripts, and the SDKs read the file because
- * DATABRICKS_CONFIG_PROFILE names the profile even though DATABRICKS_HOST is set.
+ * DATABRICKS_CONFIG_PROFILE names the profile even though DATABRICKS_HOST is set. Mode token
+ * always writes one (profile databricks-oidc-login unless input profile names another); mode
+ * refresh only with input profile, naming the metadata service. The post-job handler removes it.
  */
-function writeConfigFile(result: LoginResult): string {
-  const path = join(tempDirectory(), `databricks-oidc-login-${randomBytes(6).toString('hex')}.databrickscfg`);
-  const lines = [
-    `[${CONFIG_PROFILE}]`,
-    `host = ${result.host}`,
-    `token = ${result.credential.token}`,
-    'auth_type = pat',
-  ];
-  if (result.accountId) lines.push(`account_id = ${result.accountId}`);
-  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600); // in case the file existed with other permissions
-  return path;
+function exportProfile(name: string, result: LoginResult, credential: ProfileCredential): string {
+  const configFile = writeConfigProfile(tempDirectory(), name, result, credential);
+  tl.setTaskVariable('configFile', configFile);
+  tl.setVariable('DATABRICKS_CONFIG_FILE', configFile);
+  tl.setVariable('DATABRICKS_CONFIG_PROFILE', name);
+  return `DATABRICKS_CONFIG_FILE and DATABRICKS_CONFIG_PROFILE (plain; profile ${name}, mode 0600)`;
 }
 
-function exportToken(result: LoginResult): void {
-  tl.setVariable('DATABRICKS_TOKEN', result.credential.token, true);
+/**
+ * DATABRICKS_HOST, and the workspace and account when known, as plain variables; returns the
+ * names. Each is named literally, so task.json's settableVariables can be checked against them.
+ */
+function exportHostVariables(result: LoginResult): string[] {
+  const vars = new Map(hostVariables(result));
+  const account = vars.get('DATABRICKS_ACCOUNT_ID');
+  const workspace = vars.get('DATABRICKS_WORKSPACE_ID');
+  const unified = vars.get('DATABRICKS_EXPERIMENTAL_IS_UNIFIED_HOST');
   tl.setVariable('DATABRICKS_HOST', result.host);
+  if (account) tl.setVariable('DATABRICKS_ACCOUNT_ID', account);
+  if (workspace) tl.setVariable('DATABRICKS_WORKSPACE_ID', workspace);
+  if (unified) tl.setVariable('DATABRICKS_EXPERIMENTAL_IS_UNIFIED_HOST', unified);
+  return [...vars.keys()];
+}
+
+function exportToken(inputs: TaskInputs, result: LoginResult): void {
+  tl.setVariable('DATABRICKS_TOKEN', result.credential.token, true);
+  const host = exportHostVariables(result);
   tl.setVariable('DATABRICKS_AUTH_TYPE', 'pat');
-  const configFile = writeConfigFile(result);
-  tl.setTaskVariable('configFile', configFile); // the post-job handler removes it
-  tl.setVariable('DATABRICKS_CONFIG_FILE', configFile);
-  tl.setVariable('DATABRICKS_CONFIG_PROFILE', CONFIG_PROFILE);
-  if (result.accountId) tl.setVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
+  const profile = exportProfile(inputs.profile ?? CONFIG_PROFILE, result, {
+    kind: 'token',
+    token: result.credential.token,
+  });
   console.log(
-    'Set for later steps: DATABRICKS_TOKEN (secret), DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=pat, DATABRICKS_CONFIG_FILE and DATABRICKS_CONFIG_PROFILE (plain; the file holds the token, mode 0600).',
+    `Set for later steps: DATABRICKS_TOKEN (secret), ${host.join(', ')}, DATABRICKS_AUTH_TYPE=pat, ${profile}; the file holds the token.`,
   );
 }
 
@@ -77,7 +90,14 @@ async function startRefreshing(
 ): Promise<void> {
   const service = await launchMetadataService({
     script: join(__dirname, 'metadata-service.js'),
-    settings: { ...inputs.settings, host: result.host },
+    // The login's routing: the host is now the bare origin, so the workspace and account travel on their own.
+    settings: {
+      ...inputs.settings,
+      host: result.host,
+      accountId: result.accountId,
+      workspaceId: result.workspaceId,
+      hostMetadata: result.hostMetadata,
+    },
     credential: result.credential,
     audience: result.audience,
     secrets,
@@ -91,10 +111,12 @@ async function startRefreshing(
   tl.setTaskVariable('metadataServiceUrl', service.url, true);
   if (service.logFile) tl.setTaskVariable('metadataServiceLog', service.logFile);
   tl.setVariable('DATABRICKS_TOKEN', result.credential.token, true);
-  tl.setVariable('DATABRICKS_HOST', result.host);
+  const host = exportHostVariables(result);
   tl.setVariable('DATABRICKS_AUTH_TYPE', 'metadata-service');
   tl.setVariable('DATABRICKS_METADATA_SERVICE_URL', service.url);
-  if (result.accountId) tl.setVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
+  const profile = inputs.profile
+    ? `, ${exportProfile(inputs.profile, result, { kind: 'metadata-service', url: service.url })}`
+    : '';
   const commandDir = join(__dirname, 'bin');
   try {
     chmodSync(join(commandDir, 'databricks-oidc-token'), 0o755); // zip packaging may drop the bit
@@ -104,7 +126,7 @@ async function startRefreshing(
   tl.prependPath(commandDir);
   console.log(
     `Started the local metadata service (pid ${service.pid}); it refreshes the token until the end of the job (at most ${describeDuration(inputs.serviceLifetimeMs)}). ` +
-      `Set for later steps: DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked), DATABRICKS_TOKEN (secret: the first token only)${result.accountId ? ', DATABRICKS_ACCOUNT_ID' : ''}; ` +
+      `Set for later steps: ${host.join(', ')}, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked), DATABRICKS_TOKEN (secret: the first token only)${profile}; ` +
       'and on PATH: databricks-oidc-token, which prints a fresh token.',
   );
 }
@@ -139,7 +161,7 @@ async function run(): Promise<void> {
       );
     if (refresh) await startRefreshing(inputs, result, source, secrets);
     else {
-      exportToken(result);
+      exportToken(inputs, result);
       const left = result.credential.expiresAt.getTime() - Date.now();
       if (result.authType !== 'pat')
         console.log(

@@ -1,5 +1,6 @@
 import {
   decodeIdToken,
+  describeHostRoute,
   describeIdTokenReport,
   ENTRA_AUDIENCE,
   HttpClient,
@@ -7,10 +8,12 @@ import {
   LoginError,
   planLogin,
   type ResolvedAudience,
+  readHostMetadata,
   redactingLogger,
   resolveAudience,
   type SecretRegistry,
   type WorkloadLogin,
+  withHostMetadata,
 } from '@databricks-oidc-login/core';
 
 /**
@@ -34,7 +37,11 @@ export async function explainIdToken(
   });
   const provider = (options.provider?.trim() || 'databricks') as 'databricks' | 'azure' | 'google';
   const hasHost = !!(options.host?.trim() || options.accountId?.trim());
-  const plan = hasHost ? planLogin(options) : undefined;
+  const planned = hasHost ? planLogin(options) : undefined;
+  // The same one read of the host's metadata a login makes: it decides endpoint, audience and shape.
+  const metadata = planned ? await readHostMetadata(http, planned.host) : undefined;
+  const plan = planned ? withHostMetadata(planned, metadata, log, options.inputNames) : undefined;
+  const hostLines = plan ? describeHostRoute(plan, metadata) : [];
   let audience: ResolvedAudience;
   if (plan) {
     audience = await resolveAudience(
@@ -46,10 +53,12 @@ export async function explainIdToken(
         workloadIdentityProvider: plan.google?.workloadIdentityProvider,
         googleIdTokenFor: plan.googleDirect ? plan.host : undefined,
         host: plan.host,
-        accountId: plan.accountId,
+        accountId: plan.route ? plan.route.endpointAccountId : plan.accountId,
         tokenEndpoint: plan.tokenEndpoint,
       },
       http,
+      log,
+      metadata,
     );
   } else if (source.audienceSetWhereMinted) {
     audience = {
@@ -72,7 +81,7 @@ export async function explainIdToken(
   const token = await source.getIdToken(audience.audience, http);
   secrets.register(token);
   const claims = decodeIdToken(token, source.description);
-  return describeIdTokenReport({
+  const report = describeIdTokenReport({
     claims,
     sourceDescription: source.description,
     sourceReason: chosen.reason,
@@ -84,4 +93,5 @@ export async function explainIdToken(
     subjectClaim: provider === 'databricks' ? source.stableSubjectClaim?.(claims) : undefined,
     notes: source.policyNotes?.(claims) ?? [],
   });
+  return [...hostLines, ...report];
 }

@@ -1,15 +1,13 @@
-import type { LoginResult } from '@databricks-oidc-login/core';
+import { hostVariables, type LoginResult } from '@databricks-oidc-login/core';
 import type { EnvFormat } from './options.ts';
 
 /** The variables `env` prints: a token for tools, and the auth type that stops SDK auth conflicts. */
 export function tokenVariables(result: LoginResult): Array<[string, string]> {
-  const vars: Array<[string, string]> = [
-    ['DATABRICKS_HOST', result.host],
+  return [
+    ...hostVariables(result),
     ['DATABRICKS_TOKEN', result.credential.token],
     ['DATABRICKS_AUTH_TYPE', 'pat'],
   ];
-  if (result.accountId) vars.push(['DATABRICKS_ACCOUNT_ID', result.accountId]);
-  return vars;
 }
 
 /** One format's lines; values are quoted so no value can run as shell or PowerShell code. */

@@ -1,7 +1,10 @@
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   describeDuration,
   describeFailure,
+  hostVariables,
   type Logger,
   LoginError,
   login,
@@ -12,6 +15,7 @@ import {
   SecretRegistry,
   setUpWorkloadLogin,
   type WorkloadLogin,
+  writeConfigProfile,
 } from '@databricks-oidc-login/core';
 import { explainIdToken } from './explain.ts';
 import { formatVariables, tokenVariables } from './exports.ts';
@@ -67,6 +71,7 @@ const CLI_INPUT_NAMES = {
   clientId: '--client-id',
   clientSecret: 'DATABRICKS_CLIENT_SECRET',
   pat: 'DATABRICKS_TOKEN',
+  workspaceId: '--workspace-id',
 };
 
 function loginOptions(setup: WorkloadLogin, secrets: SecretRegistry, log: Logger) {
@@ -79,18 +84,29 @@ async function exec(
   secrets: SecretRegistry,
   log: Logger,
 ): Promise<number> {
+  const profile = inv.profile;
   const { result, server } = await loginAndServe({
     ...loginOptions(setup, secrets, log),
     maxLifetimeMs: FOREGROUND_LIFETIME_MS,
   });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    DATABRICKS_HOST: result.host,
+    ...Object.fromEntries(hostVariables(result)),
     DATABRICKS_AUTH_TYPE: 'metadata-service',
     DATABRICKS_METADATA_SERVICE_URL: server.url,
     DATABRICKS_TOKEN: result.credential.token,
   };
-  if (result.accountId) env.DATABRICKS_ACCOUNT_ID = result.accountId;
+  // A private folder for the profile, removed with it when the command ends.
+  const profileDir = profile ? mkdtempSync(join(tmpdir(), 'databricks-oidc-login-')) : undefined;
+  if (profile && profileDir) {
+    env.DATABRICKS_CONFIG_FILE = writeConfigProfile(profileDir, profile, result, {
+      kind: 'metadata-service',
+      url: server.url,
+    });
+    log.info(
+      `Wrote profile ${profile} (metadata service) to DATABRICKS_CONFIG_FILE, for databricks --profile ${profile}.`,
+    );
+  }
   log.info(
     `Running ${JSON.stringify(inv.commandLine[0])} with a token that stays fresh (DATABRICKS_AUTH_TYPE=metadata-service).`,
   );
@@ -101,6 +117,7 @@ async function exec(
     }
     return outcome.exitCode;
   } finally {
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     await server.close();
   }
 }
@@ -191,6 +208,7 @@ async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv): Promise<n
         return await serve(inv, setup, secrets, log);
       case 'env':
       case 'token': {
+        const profile = inv.command === 'env' ? inv.profile : undefined;
         if (inv.googleAccessToken && setup.options.provider !== 'google') {
           throw new LoginError(
             'INPUT_INVALID',
@@ -213,7 +231,18 @@ async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv): Promise<n
           );
         }
         if (inv.command === 'env') {
-          process.stdout.write(formatVariables(tokenVariables(result), inv.format));
+          const vars = tokenVariables(result);
+          if (profile) {
+            const path = writeConfigProfile(env.RUNNER_TEMP || tmpdir(), profile, result, {
+              kind: 'token',
+              token: result.credential.token,
+            });
+            vars.push(['DATABRICKS_CONFIG_FILE', path]);
+            log.info(
+              `Wrote profile ${profile} (this token; mode 0600) to ${path}, for databricks --profile ${profile}; remove it when the job ends.`,
+            );
+          }
+          process.stdout.write(formatVariables(vars, inv.format));
         } else if (inv.json) {
           process.stdout.write(
             `${JSON.stringify({ access_token: credential.token, expires_at: expiresAt ? expiresAt.toISOString() : null })}\n`,

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import {
   type AuthType,
+  quoteInput,
+  readProfileName,
   readTimeoutSeconds,
   TOKEN_SOURCE_NAMES,
   type WorkloadSettings,
@@ -27,6 +29,7 @@ const COMMON: Record<string, OptionSpec> = {
   host: { type: 'string' },
   'client-id': { type: 'string' },
   'account-id': { type: 'string' },
+  'workspace-id': { type: 'string' },
   audience: { type: 'string' },
   provider: { type: 'string' },
   'tenant-id': { type: 'string' },
@@ -46,8 +49,8 @@ const COMMON: Record<string, OptionSpec> = {
 };
 
 const PER_COMMAND: Record<Command, Record<string, OptionSpec>> = {
-  env: { format: { type: 'string' } },
-  exec: {},
+  env: { format: { type: 'string' }, profile: { type: 'string' } },
+  exec: { profile: { type: 'string' } },
   serve: { port: { type: 'string' }, 'url-file': { type: 'string' } },
   token: { json: { type: 'boolean' }, 'google-access-token': { type: 'boolean' } },
   explain: {},
@@ -69,6 +72,8 @@ export interface CliInvocation {
   googleAccessToken: boolean;
   port: number | undefined;
   urlFile: string | undefined;
+  /** env and exec: also write a config file with a profile of this name. */
+  profile: string | undefined;
   /** exec: the command and its arguments, after `--`. */
   commandLine: string[];
 }
@@ -82,6 +87,18 @@ function oneOf<T extends string>(
   if (value === undefined) return undefined;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`${flag} "${value}" is not one of ${allowed.join(', ')}`, command);
+}
+
+/** --profile, checked here so a bad name is bad usage (exit 2), before any login. */
+function profileName(value: string | undefined, command: Command): string | undefined {
+  try {
+    return readProfileName('--profile', value);
+  } catch {
+    throw new UsageError(
+      `--profile ${quoteInput(value ?? '', 80)} is not a profile name (letters, digits, '.', '_' and '-', at most 64)`,
+      command,
+    );
+  }
 }
 
 /** Reads argv (without node and the script). Throws UsageError for anything it cannot use. */
@@ -165,11 +182,13 @@ export function parseCommandLine(argv: string[]): CliInvocation {
     googleAccessToken: values['google-access-token'] === true,
     port,
     urlFile: str('url-file'),
+    profile: profileName(str('profile'), command),
     commandLine,
     settings: {
       host: str('host'),
       clientId: str('client-id'),
       accountId: str('account-id'),
+      workspaceId: str('workspace-id'),
       audience: str('audience'),
       provider: oneOf('--provider', str('provider'), PROVIDERS, command),
       tenantId: str('tenant-id'),
@@ -199,6 +218,7 @@ function empty(): CliInvocation {
     googleAccessToken: false,
     port: undefined,
     urlFile: undefined,
+    profile: undefined,
     commandLine: [],
   };
 }

@@ -2,8 +2,8 @@ import type { Logger } from './explain/logger.ts';
 import { silentLogger } from './explain/logger.ts';
 import { quoteInput } from './explain/printable.ts';
 import { assertLength, assertPrintable } from './net/host.ts';
+import { HOST_METADATA_PATH, type HostMetadata, readHostMetadata } from './net/host-metadata.ts';
 import type { HttpClient } from './net/http.ts';
-import { parseJsonObject } from './net/http.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
 /** The audience to request, and why it was chosen (shown in logs and diagnostics). */
@@ -15,7 +15,6 @@ export interface ResolvedAudience {
 export const ENTRA_AUDIENCE = 'api://AzureADTokenExchange';
 /** Longer than any audience a federation policy or Entra credential could list. */
 export const MAX_AUDIENCE_LENGTH = 1024;
-const METADATA_TIMEOUT_MS = 3_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AudienceQuery {
@@ -84,48 +83,58 @@ function defaultAudience(query: AudienceQuery): ResolvedAudience {
  * this step and the CLI's own OIDC auth: input, Entra's fixed audience, host metadata, account
  * ID, then the token endpoint. The host's metadata is taken only when it names this account or
  * a URL on this host: a wrong or hostile host must not get a token meant for another service.
+ * `metadata` is the host's (undefined: it has none), when the caller has read it already.
  */
 export async function resolveAudience(
   query: AudienceQuery,
   http: HttpClient,
   log: Logger = silentLogger,
+  metadata: HostMetadata | undefined | 'unread' = 'unread',
 ): Promise<ResolvedAudience> {
   const known = knownAudience(query);
   if (known) return known;
-  const fromMetadata = await audienceFromHostMetadata(query, http, log);
-  return fromMetadata ?? defaultAudience(query);
+  const read = metadata === 'unread' ? await readHostMetadata(http, query.host) : metadata;
+  return audienceFromHostMetadata(query, read, log) ?? defaultAudience(query);
 }
 
 /**
- * resolveAudience, and an ID token source for the login. When the metadata must be asked, the
- * ID token for the default audience is fetched at the same time, and reused when the metadata
- * names no other acceptable audience: one sequential round trip fewer on most logins.
+ * resolveAudience, and an ID token source for the login. The host's metadata (read by the
+ * caller, once per login) may change the token endpoint and so the default audience: `queryFor`
+ * gives the query once it is known. Meanwhile the ID token for the audience without metadata is
+ * fetched, and reused when it turns out right: one sequential round trip fewer on most logins.
  */
 export async function resolveAudienceWithIdToken(
-  query: AudienceQuery,
+  queryFor: (metadata: HostMetadata | undefined) => AudienceQuery,
+  hostMetadata: Promise<HostMetadata | undefined>,
   source: IdTokenSource,
   http: HttpClient,
   log: Logger = silentLogger,
 ): Promise<{ audience: ResolvedAudience; idTokenSource: IdTokenSource }> {
-  const known = knownAudience(query);
-  if (known) return { audience: known, idTokenSource: source };
-  const fallback = defaultAudience(query);
-  const early = source.getIdToken(fallback.audience, http);
-  early.catch(() => {}); // awaited below when used; otherwise its failure does not matter
-  const fromMetadata = await audienceFromHostMetadata(query, http, log);
-  const audience = fromMetadata ?? fallback;
-  if (audience.audience !== fallback.audience) return { audience, idTokenSource: source };
-  // The same source in every other respect (a prototype link keeps whatever else it offers).
+  // Either way the ID token is on its way while the host's metadata is: it does not wait for it.
+  const known = knownAudience(queryFor(undefined));
+  const guess = known ?? defaultAudience(queryFor(undefined));
+  const early = source.getIdToken(guess.audience, http);
+  early.catch(() => {}); // awaited when used; otherwise its failure does not matter
+  if (known) return { audience: known, idTokenSource: reusingFirst(source, guess.audience, early) };
+  const metadata = await hostMetadata;
+  const query = queryFor(metadata);
+  const audience = audienceFromHostMetadata(query, metadata, log) ?? defaultAudience(query);
+  if (audience.audience !== guess.audience) return { audience, idTokenSource: source };
+  return { audience, idTokenSource: reusingFirst(source, guess.audience, early) };
+}
+
+/** The same source in every other respect (a prototype link keeps whatever else it offers), whose first request for `audience` is `early`. */
+function reusingFirst(source: IdTokenSource, audience: string, early: Promise<string>): IdTokenSource {
   let unused = true;
   const reusing = Object.create(source) as IdTokenSource;
   reusing.getIdToken = (requested, client) => {
-    if (unused && requested === fallback.audience) {
+    if (unused && requested === audience) {
       unused = false;
       return early;
     }
     return source.getIdToken(requested, client);
   };
-  return { audience, idTokenSource: reusing };
+  return reusing;
 }
 
 /** True for an audience of this host or account: the account ID, or a URL on the same origin. */
@@ -138,33 +147,17 @@ function belongsToHost(candidate: string, host: string, accountIds: string[]): b
   }
 }
 
-/** Best effort: one short request, no retry; any failure means "no opinion". */
-async function audienceFromHostMetadata(
+/** The metadata's default audience, if it belongs to this host or account. */
+function audienceFromHostMetadata(
   query: AudienceQuery,
-  http: HttpClient,
+  metadata: HostMetadata | undefined,
   log: Logger,
-): Promise<ResolvedAudience | undefined> {
-  const where = `${query.host}/.well-known/databricks-config`;
-  let metadata: Record<string, unknown> | undefined;
-  try {
-    const response = await http.send({
-      method: 'GET',
-      url: where,
-      step: 'read the host metadata',
-      retry: false,
-      timeoutMs: Math.min(METADATA_TIMEOUT_MS, http.timeoutMs),
-    });
-    if (response.status !== 200) return undefined;
-    metadata = parseJsonObject(response.body);
-  } catch {
-    return undefined;
-  }
-  const audiences = metadata?.token_federation_default_oidc_audiences;
-  const first: unknown = Array.isArray(audiences) ? audiences[0] : undefined;
-  const candidate = typeof first === 'string' ? first.trim() : '';
+): ResolvedAudience | undefined {
+  const where = `${query.host}${HOST_METADATA_PATH}`;
+  const candidate = metadata?.defaultAudiences[0] ?? '';
   if (candidate === '') return undefined;
-  // The metadata's own account_id counts only when it is shaped like one (a UUID).
-  const accountIds = [query.accountId, metadata?.account_id].filter(
+  // The metadata's own account_id counts only when it is shaped like one (parseHostMetadata checks).
+  const accountIds = [query.accountId, metadata?.accountId].filter(
     (id): id is string => typeof id === 'string' && UUID.test(id),
   );
   if (candidate.length <= MAX_AUDIENCE_LENGTH && belongsToHost(candidate, query.host, accountIds)) {

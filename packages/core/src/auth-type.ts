@@ -22,6 +22,8 @@ export interface CredentialInputNames {
   clientId: string;
   clientSecret: string;
   pat: string;
+  /** The workspace ID input. */
+  workspaceId: string;
 }
 
 /** The GitHub Action's spelling, the default; Azure DevOps and the CLI pass their own. */
@@ -30,6 +32,7 @@ export const GITHUB_INPUT_NAMES: CredentialInputNames = {
   clientId: 'client-id',
   clientSecret: 'client-secret',
   pat: 'pat',
+  workspaceId: 'workspace-id',
 };
 
 export type AuthChoice =

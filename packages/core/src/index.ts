@@ -16,6 +16,13 @@ export {
   GITHUB_INPUT_NAMES,
   type IdTokenSourceOption,
 } from './auth-type.ts';
+export {
+  configProfileText,
+  hostVariables,
+  type ProfileCredential,
+  readProfileName,
+  writeConfigProfile,
+} from './config-profile.ts';
 export type { Credential } from './exchange/credential.ts';
 export {
   databricksTokenEndpoint,
@@ -67,6 +74,7 @@ export {
 export {
   type AuthMethod,
   type AuthType,
+  describeHostRoute,
   httpForOneLogin,
   type LoginContext,
   type LoginOptions,
@@ -78,6 +86,8 @@ export {
   PAT_EXPIRY_UNKNOWN,
   type Provider,
   planLogin,
+  withHostMetadata,
+  workspaceHeaders,
 } from './login.ts';
 export {
   assertLength,
@@ -89,7 +99,15 @@ export {
   normalizeAuthority,
   normalizeHost,
   normalizeUuid,
+  readWorkspaceId,
 } from './net/host.ts';
+export {
+  HOST_METADATA_PATH,
+  type HostMetadata,
+  type HostShape,
+  parseHostMetadata,
+  readHostMetadata,
+} from './net/host-metadata.ts';
 export {
   HttpClient,
   type HttpRequest,

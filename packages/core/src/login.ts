@@ -5,6 +5,7 @@ import {
   type AuthType,
   type CredentialInputNames,
   chooseAuthMethod,
+  GITHUB_INPUT_NAMES,
   type IdTokenSourceOption,
 } from './auth-type.ts';
 import type { Credential } from './exchange/credential.ts';
@@ -26,17 +27,27 @@ import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { LoginError } from './explain/errors.ts';
 import { withSourceNotes } from './explain/id-token-report.ts';
-import { type Logger, redactingLogger } from './explain/logger.ts';
+import { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
 import { quoteInput } from './explain/printable.ts';
 import type { SecretRegistry } from './explain/redaction.ts';
 import {
   assertPrintable,
   DEFAULT_ACCOUNTS_HOST,
+  hostQueryIds,
   isTenantId,
   normalizeAuthority,
   normalizeHost,
   normalizeUuid,
+  readWorkspaceId,
 } from './net/host.ts';
+import {
+  HOST_METADATA_PATH,
+  type HostMetadata,
+  type HostRoute,
+  type HostShape,
+  readHostMetadata,
+  routeForHost,
+} from './net/host-metadata.ts';
 import { HttpClient } from './net/http.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
@@ -48,6 +59,8 @@ export interface LoginOptions {
   host?: string | undefined;
   clientId?: string | undefined;
   accountId?: string | undefined;
+  /** The workspace on a unified host; also read from the host's `?w=`, `?o=` or `?workspace_id=`. */
+  workspaceId?: string | undefined;
   audience?: string | undefined;
   provider?: string | undefined;
   tenantId?: string | undefined;
@@ -79,7 +92,14 @@ export interface LoginOptions {
 /** A validated login: no request has been made yet. */
 export interface LoginPlan {
   host: string;
+  /** The account input (or the host's `?a=`). */
   accountId: string | undefined;
+  /** The workspace input (or the host's `?w=`); after the host metadata, also the metadata's. */
+  workspaceId: string | undefined;
+  /** An account-level token (account ID and no workspace ID), or a workspace token. */
+  level: 'workspace' | 'account';
+  /** How the host metadata routes the login; undefined until it is read (withHostMetadata). */
+  route?: HostRoute | undefined;
   clientId: string | undefined;
   audienceInput: string | undefined;
   provider: Provider;
@@ -99,7 +119,13 @@ export interface LoginPlan {
 
 export interface LoginResult {
   host: string;
+  /** Account logins, and any login on a unified host: the account (exported as DATABRICKS_ACCOUNT_ID). */
   accountId: string | undefined;
+  /** The workspace, whenever it is known (exported as DATABRICKS_WORKSPACE_ID). */
+  workspaceId: string | undefined;
+  hostShape: HostShape;
+  /** What the host's metadata said: the metadata service's refreshes route by it without asking again. */
+  hostMetadata: HostMetadata | undefined;
   /** The method used: the `auth-type` output. A PAT is never refreshed, whatever the mode. */
   authType: AuthMethod;
   /**
@@ -133,6 +159,89 @@ function googleVerifyHint(serviceAccount: string): string {
   );
 }
 
+/** One value from an input and the host's query: they must not disagree. */
+function agreeing(
+  name: string,
+  input: string | undefined,
+  fromHost: string | undefined,
+  query: string,
+): string | undefined {
+  if (input && fromHost && input.toLowerCase() !== fromHost.toLowerCase()) {
+    throw new LoginError(
+      'INPUT_INVALID',
+      `Failed to read input ${name}: it is ${quoteInput(input)}, but the host's ${query} says ${quoteInput(fromHost)}`,
+      { hint: `Set ${name} and the host URL to the same workspace or account, or drop one of them.` },
+    );
+  }
+  return input ?? fromHost;
+}
+
+/**
+ * The plan once the host's metadata is known (or known to be missing): the token endpoint the
+ * metadata names, the host's shape and the workspace. A workspace login on a unified host needs
+ * the workspace ID, so it fails here, before any ID token leaves the job.
+ */
+export function withHostMetadata(
+  plan: LoginPlan,
+  metadata: HostMetadata | undefined,
+  log: Logger,
+  names: Partial<CredentialInputNames> = {},
+): LoginPlan {
+  const route = routeForHost(
+    { host: plan.host, accountId: plan.accountId, workspaceId: plan.workspaceId },
+    metadata,
+    log,
+  );
+  if (route.shape === 'unified' && plan.level === 'workspace' && !route.workspaceId) {
+    const name = names.workspaceId ?? GITHUB_INPUT_NAMES.workspaceId;
+    throw new LoginError(
+      'WORKSPACE_ID_REQUIRED',
+      `Failed to plan the login: ${plan.host} is a unified host, which serves an account and all its workspaces, and no workspace is named`,
+      {
+        hint:
+          `Set ${name} to the workspace ID, or use the workspace URL as the browser shows it, with ?w= (or ?o=), e.g. ${plan.host}/?w=1234567890123456. ` +
+          'For an account-level token, set account-id instead.',
+      },
+    );
+  }
+  const exchangesAtDatabricks = plan.provider === 'databricks';
+  return {
+    ...plan,
+    route,
+    workspaceId: route.workspaceId,
+    tokenEndpoint: exchangesAtDatabricks ? route.tokenEndpoint : plan.tokenEndpoint,
+  };
+}
+
+/** The headers every workspace call sends: a unified host routes by the workspace ID. */
+export function workspaceHeaders(plan: LoginPlan): Record<string, string> {
+  return plan.route?.shape === 'unified' && plan.workspaceId
+    ? { 'x-databricks-workspace-id': plan.workspaceId }
+    : {};
+}
+
+/** Lines for the log and `explain`: the host's shape, and where the endpoint came from. */
+export function describeHostRoute(plan: LoginPlan, metadata: HostMetadata | undefined): string[] {
+  const route = plan.route;
+  if (!route) return [];
+  const where = `${plan.host}${HOST_METADATA_PATH}`;
+  const facts = metadata
+    ? [
+        metadata.hostType && `host_type ${metadata.hostType}`,
+        metadata.cloud && `cloud ${metadata.cloud}`,
+        metadata.oidcEndpoint && `oidc_endpoint ${metadata.oidcEndpoint}`,
+      ].filter(Boolean)
+    : [];
+  const lines = [
+    `Host shape: ${route.shape}${metadata ? ` (${where}: ${facts.join(', ') || 'no host type'})` : ` (no metadata at ${where})`}`,
+  ];
+  if (route.workspaceId) lines.push(`Workspace ID: ${route.workspaceId}`);
+  if (route.accountId) lines.push(`Account ID: ${route.accountId}`);
+  if (plan.provider === 'databricks')
+    lines.push(`Token endpoint: ${route.tokenEndpoint} (from ${route.endpointSource})`);
+  return lines;
+}
+
 /** Validates the options and works out the endpoints. Throws before any request is made. */
 export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets' | 'log'>): LoginPlan {
   const provider = (options.provider ?? '').trim() || 'databricks';
@@ -145,10 +254,18 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
       },
     );
   }
-  const accountId = normalizeUuid('account-id', options.accountId);
+  const names = { ...GITHUB_INPUT_NAMES, ...options.inputNames };
+  const accountInput = normalizeUuid('account-id', options.accountId);
+  const workspaceInput = readWorkspaceId(names.workspaceId, options.workspaceId);
   const clientId = normalizeUuid('client-id', options.clientId);
   const accountsHost = provider === 'google' ? GCP_ACCOUNTS_HOST : DEFAULT_ACCOUNTS_HOST;
-  const host = normalizeHost(options.host || (accountId ? accountsHost : undefined));
+  const host = normalizeHost(options.host || (accountInput ? accountsHost : undefined));
+  const fromQuery = options.host
+    ? hostQueryIds(options.host)
+    : { workspaceId: undefined, accountId: undefined };
+  const accountId = agreeing('account-id', accountInput, fromQuery.accountId, '?a=');
+  const workspaceId = agreeing(names.workspaceId, workspaceInput, fromQuery.workspaceId, '?w= or ?o=');
+  const level = accountId && !workspaceId ? 'account' : 'workspace';
   const audienceInput = readAudienceInput(options.audience);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -192,7 +309,7 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
         },
       );
     }
-    if (accountId) {
+    if (level === 'account') {
       throw new LoginError(
         'INPUT_INVALID',
         'Failed to read the inputs: provider azure gives workspace tokens only, but account-id is set',
@@ -204,18 +321,20 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
     authorityHost = normalizeAuthority(options.authorityHost || DEFAULT_AUTHORITY_HOST);
     tokenEndpoint = entraTokenEndpoint(authorityHost, tenantId);
   } else {
-    tokenEndpoint = databricksTokenEndpoint(host, accountId);
+    tokenEndpoint = routeForHost({ host, accountId, workspaceId }, undefined, silentLogger).tokenEndpoint;
   }
   return {
     host,
     accountId,
+    workspaceId,
+    level,
     clientId,
     audienceInput,
     provider,
     tenantId,
     authorityHost,
     tokenEndpoint,
-    verify: (options.verify ?? true) && !accountId,
+    verify: (options.verify ?? true) && level === 'workspace',
     timeoutMs,
     google,
     googleDirect,
@@ -276,7 +395,8 @@ export async function obtainCredential(
     );
   }
 
-  if (isIssuedByDatabricksHost(claims.iss, plan.host, plan.accountId)) {
+  const endpointAccountId = plan.route ? plan.route.endpointAccountId : plan.accountId;
+  if (isIssuedByDatabricksHost(claims.iss, plan.host, endpointAccountId)) {
     // Already a Databricks token (e.g. minted by an earlier step): exchanging it again would fail.
     log.info(
       `The ID token was issued by ${plan.host} itself (iss ${claims.iss}): using it as it is, no exchange.`,
@@ -324,7 +444,7 @@ export async function obtainCredential(
         audienceSource: audience.source,
         audienceSetWhereMinted: !audience.audience,
         clientId: plan.clientId,
-        accountId: plan.accountId,
+        accountId: endpointAccountId,
         tokenEndpoint: plan.tokenEndpoint,
       }),
       notes,
@@ -358,6 +478,11 @@ async function obtainGoogleCredential(
   return { credential: tokens.idToken, googleAccessToken: tokens.accessToken };
 }
 
+/** OAuth M2M uses the Databricks token endpoint the host's metadata names, whatever the provider. */
+function m2mTokenEndpoint(plan: LoginPlan): string {
+  return plan.route?.tokenEndpoint ?? databricksTokenEndpoint(plan.host, plan.accountId);
+}
+
 /** OAuth M2M, at login and at every refresh of the metadata service. */
 export async function obtainClientCredentialsToken(
   plan: LoginPlan,
@@ -368,14 +493,16 @@ export async function obtainClientCredentialsToken(
   const clientId = plan.clientId ?? '';
   // A server that echoes the Authorization header must not get the secret printed, even encoded.
   context.secrets.register(basicCredential(clientId, clientSecret));
+  const tokenEndpoint = m2mTokenEndpoint(plan);
   context.log.info(
-    `Requesting a token with OAuth M2M at ${databricksTokenEndpoint(plan.host, plan.accountId)} (client_credentials, service principal ${clientId})`,
+    `Requesting a token with OAuth M2M at ${tokenEndpoint} (client_credentials, service principal ${clientId})`,
   );
   const credential = await requestClientCredentialsToken(http, {
     host: plan.host,
-    accountId: plan.accountId,
+    accountId: plan.route ? plan.route.endpointAccountId : plan.accountId,
     clientId,
     clientSecret,
+    tokenEndpoint,
   });
   context.secrets.register(credential.token);
   return credential;
@@ -390,17 +517,32 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   // Secret inputs are masked before anything else happens, so nothing can print them.
   options.secrets.register(options.clientSecret?.trim());
   options.secrets.register(options.pat?.trim());
-  const plan = planLogin(options);
+  const planned = planLogin(options);
   const log = redactingLogger(options.log, options.secrets);
   const choice = chooseAuthMethod(
-    { ...options, clientId: plan.clientId, names: options.inputNames, idTokenSource: options.idTokenSource },
+    {
+      ...options,
+      clientId: planned.clientId,
+      names: options.inputNames,
+      idTokenSource: options.idTokenSource,
+    },
     log,
   );
-  const http = httpForOneLogin(plan, { log, sleep: options.sleep });
-  log.info(`Databricks host: ${plan.host}${plan.accountId ? ` (account ${plan.accountId})` : ''}`);
-  if (choice.method !== 'oidc')
-    return loginWithStoredSecret(plan, choice, { secrets: options.secrets, log }, http);
-  if (plan.googleDirect && !choice.idTokenSource.issuesGoogleIdTokens) {
+  const http = httpForOneLogin(planned, { log, sleep: options.sleep });
+  log.info(`Databricks host: ${planned.host}${planned.accountId ? ` (account ${planned.accountId})` : ''}`);
+  // One read per login, alongside the ID token: it decides the endpoint, the audience and the shape.
+  const hostMetadata = readHostMetadata(http, planned.host);
+  const route = async () => {
+    const metadata = await hostMetadata;
+    const plan = withHostMetadata(planned, metadata, log, options.inputNames);
+    for (const line of describeHostRoute(plan, metadata)) log.info(line);
+    return { plan, metadata };
+  };
+  if (choice.method !== 'oidc') {
+    const { plan, metadata } = await route();
+    return loginWithStoredSecret(plan, metadata, choice, { secrets: options.secrets, log }, http);
+  }
+  if (planned.googleDirect && !choice.idTokenSource.issuesGoogleIdTokens) {
     throw new LoginError(
       'INPUT_INVALID',
       `Failed to read the Google settings: provider google needs workload-identity-provider and service-account, since ${choice.idTokenSource.description} does not issue Google ID tokens`,
@@ -410,22 +552,33 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     );
   }
   const context: LoginContext = { ...options, idTokenSource: choice.idTokenSource, log };
+  // Routed before the ID token is used: a unified host without a workspace fails first.
+  const routed = route();
+  routed.catch(() => {}); // awaited below; the audience waits for the same metadata
   const { audience, idTokenSource } = await resolveAudienceWithIdToken(
-    {
-      explicit: plan.audienceInput,
-      fixed: choice.idTokenSource.fixedAudience,
-      setWhereMinted: choice.idTokenSource.audienceSetWhereMinted,
-      provider: plan.provider,
-      workloadIdentityProvider: plan.google?.workloadIdentityProvider,
-      googleIdTokenFor: plan.googleDirect ? plan.host : undefined,
-      host: plan.host,
-      accountId: plan.accountId,
-      tokenEndpoint: plan.tokenEndpoint,
+    (metadata) => {
+      const plan = metadata === undefined ? planned : withHostMetadata(planned, metadata, silentLogger);
+      return {
+        explicit: plan.audienceInput,
+        fixed: choice.idTokenSource.fixedAudience,
+        setWhereMinted: choice.idTokenSource.audienceSetWhereMinted,
+        provider: plan.provider,
+        workloadIdentityProvider: plan.google?.workloadIdentityProvider,
+        googleIdTokenFor: plan.googleDirect ? plan.host : undefined,
+        host: plan.host,
+        accountId: plan.route ? plan.route.endpointAccountId : plan.accountId,
+        tokenEndpoint: plan.tokenEndpoint,
+      };
     },
+    routed.then(
+      (r) => r.metadata,
+      () => undefined,
+    ),
     choice.idTokenSource,
     http,
     context.log,
   );
+  const { plan, metadata } = await routed;
   const { credential, claims, googleAccessToken } = await obtainCredential(
     plan,
     audience,
@@ -438,21 +591,19 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   );
   let principal: string | undefined;
   if (plan.verify) {
-    principal = await verifyWorkspaceToken(
-      http,
-      plan.host,
-      credential.token,
-      plan.google
+    principal = await verifyWorkspaceToken(http, plan.host, credential.token, {
+      refusalHint: plan.google
         ? googleVerifyHint(plan.google.serviceAccount)
         : plan.googleDirect
           ? googleVerifyHint(String(claims.payload.email ?? "the VM's or pod's service account"))
           : undefined,
-    );
+      headers: workspaceHeaders(plan),
+      workspaceIdName: options.inputNames?.workspaceId,
+    });
     context.log.info(`Verified: the workspace knows this token as ${principal}.`);
   }
   return {
-    host: plan.host,
-    accountId: plan.accountId,
+    ...resultOfRoute(plan, metadata),
     authType: 'oidc',
     credential,
     principal,
@@ -463,17 +614,37 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   };
 }
 
+/** What every result says about the host: the account and workspace for later steps, and the shape. */
+function resultOfRoute(
+  plan: LoginPlan,
+  metadata: HostMetadata | undefined,
+): Pick<LoginResult, 'host' | 'accountId' | 'workspaceId' | 'hostShape' | 'hostMetadata'> {
+  const shape = plan.route?.shape ?? (plan.level === 'account' ? 'account' : 'workspace');
+  // The SDKs need the account on a unified host even for a workspace (it names the OIDC endpoint).
+  const accountId =
+    plan.level === 'account' ? plan.accountId : shape === 'unified' ? plan.route?.accountId : undefined;
+  return {
+    host: plan.host,
+    accountId,
+    workspaceId: plan.workspaceId,
+    hostShape: shape,
+    hostMetadata: metadata,
+  };
+}
+
 /** OAuth M2M with a client secret, or a personal access token: the methods with a stored secret. */
 async function loginWithStoredSecret(
   plan: LoginPlan,
+  metadata: HostMetadata | undefined,
   choice: Exclude<AuthChoice, { method: 'oidc' }>,
   context: Pick<LoginContext, 'secrets' | 'log'>,
   http: HttpClient,
 ): Promise<LoginResult> {
   const log = context.log;
-  const result = { host: plan.host, accountId: plan.accountId, claims: undefined, audience: '' };
+  const result = { ...resultOfRoute(plan, metadata), claims: undefined, audience: '' };
+  const headers = workspaceHeaders(plan);
   if (choice.method === 'pat') {
-    if (plan.accountId) {
+    if (plan.level === 'account') {
       throw new LoginError(
         'INPUT_INVALID',
         'Failed to use the personal access token: personal access tokens are workspace tokens, but account-id is set',
@@ -486,7 +657,7 @@ async function loginWithStoredSecret(
     );
     let principal: string | undefined;
     if (plan.verify) {
-      principal = await verifyPersonalAccessToken(http, plan.host, choice.pat);
+      principal = await verifyPersonalAccessToken(http, plan.host, choice.pat, headers);
       log.info(`Verified: the workspace knows this token as ${principal}.`);
     }
     const credential = { token: choice.pat, expiresAt: PAT_EXPIRY_UNKNOWN };
@@ -498,9 +669,8 @@ async function loginWithStoredSecret(
   );
   let principal: string | undefined;
   if (plan.verify) {
-    principal = await verifyWorkspaceToken(http, plan.host, credential.token);
+    principal = await verifyWorkspaceToken(http, plan.host, credential.token, { headers });
     log.info(`Verified: the workspace knows this token as ${principal}.`);
   }
-  const tokenEndpoint = databricksTokenEndpoint(plan.host, plan.accountId);
-  return { ...result, authType: 'm2m', credential, principal, tokenEndpoint };
+  return { ...result, authType: 'm2m', credential, principal, tokenEndpoint: m2mTokenEndpoint(plan) };
 }

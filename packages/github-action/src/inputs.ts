@@ -4,6 +4,7 @@ import {
   type AuthType,
   readBooleanInput,
   readChoice,
+  readProfileName,
   readServiceLifetime,
   readTimeoutSeconds,
 } from '@databricks-oidc-login/core';
@@ -15,6 +16,7 @@ export interface ActionInputs {
   host: string;
   clientId: string;
   accountId: string;
+  workspaceId: string;
   audience: string;
   provider: string;
   tenantId: string;
@@ -31,6 +33,8 @@ export interface ActionInputs {
   timeoutMs: number;
   /** Mode refresh: the metadata service's safety lifetime. */
   serviceLifetimeMs: number;
+  /** A config profile to write for tools that name one; undefined for none. */
+  profile: string | undefined;
 }
 
 /** Reads INPUT_* the way the runner sets them; defaults mirror action.yml. */
@@ -39,6 +43,7 @@ export function readActionInputs(env: NodeJS.ProcessEnv): ActionInputs {
     host: core.getInput('host') || env.DATABRICKS_HOST || '',
     clientId: core.getInput('client-id') || env.DATABRICKS_CLIENT_ID || '',
     accountId: core.getInput('account-id') || env.DATABRICKS_ACCOUNT_ID || '',
+    workspaceId: core.getInput('workspace-id') || env.DATABRICKS_WORKSPACE_ID || '',
     audience: core.getInput('audience'),
     provider: core.getInput('provider') || 'databricks',
     tenantId: core.getInput('tenant-id') || env.AZURE_TENANT_ID || '',
@@ -56,5 +61,6 @@ export function readActionInputs(env: NodeJS.ProcessEnv): ActionInputs {
       'service-lifetime-minutes',
       core.getInput('service-lifetime-minutes'),
     ),
+    profile: readProfileName('profile', core.getInput('profile')),
   };
 }

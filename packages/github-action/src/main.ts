@@ -1,17 +1,20 @@
 import { appendFileSync, chmodSync } from 'node:fs';
-import { EOL } from 'node:os';
+import { EOL, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import {
   describeDuration,
   describeFailure,
   githubIdTokenSource,
+  hostVariables,
   type LoginResult,
   launchMetadataService,
   login,
   neutraliseRunnerCommands,
+  type ProfileCredential,
   printableLine,
   SecretRegistry,
+  writeConfigProfile,
 } from '@databricks-oidc-login/core';
 import { type ActionInputs, readActionInputs } from './inputs.ts';
 import type { GitHubSourcePayload } from './metadata-service.ts';
@@ -64,18 +67,44 @@ function exportToken(inputs: ActionInputs, result: LoginResult): void {
     core.info('export-env is false: nothing exported; use the step outputs.');
     return;
   }
-  core.exportVariable('DATABRICKS_HOST', result.host);
+  const host = exportHostVariables(result);
   core.exportVariable('DATABRICKS_TOKEN', result.credential.token);
   // Stops the SDKs' "more than one authorization method configured" when DATABRICKS_CLIENT_ID is also set.
   core.exportVariable('DATABRICKS_AUTH_TYPE', 'pat');
-  if (result.accountId) core.exportVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
-  const names = [
-    'DATABRICKS_HOST',
-    'DATABRICKS_TOKEN',
-    'DATABRICKS_AUTH_TYPE',
-    result.accountId && 'DATABRICKS_ACCOUNT_ID',
-  ];
-  core.info(`Exported for later steps: ${names.filter(Boolean).join(', ')}.`);
+  const profile = exportProfile(inputs, result, { kind: 'token', token: result.credential.token });
+  core.info(
+    `Exported for later steps: ${[...host, 'DATABRICKS_TOKEN', 'DATABRICKS_AUTH_TYPE', ...profile].join(', ')}.`,
+  );
+}
+
+/**
+ * DATABRICKS_HOST, and the workspace and account when known; returns the names. Each is named
+ * literally, so the docs-consistency test can hold the README's table to the sources.
+ */
+function exportHostVariables(result: LoginResult): string[] {
+  const vars = new Map(hostVariables(result));
+  const account = vars.get('DATABRICKS_ACCOUNT_ID');
+  const workspace = vars.get('DATABRICKS_WORKSPACE_ID');
+  const unified = vars.get('DATABRICKS_EXPERIMENTAL_IS_UNIFIED_HOST');
+  core.exportVariable('DATABRICKS_HOST', result.host);
+  if (account) core.exportVariable('DATABRICKS_ACCOUNT_ID', account);
+  if (workspace) core.exportVariable('DATABRICKS_WORKSPACE_ID', workspace);
+  if (unified) core.exportVariable('DATABRICKS_EXPERIMENTAL_IS_UNIFIED_HOST', unified);
+  return [...vars.keys()];
+}
+
+/**
+ * With input profile: a job-private config file for tools that name a profile (a bundle's
+ * workspace.profile beats the environment since CLI 1.7.0). The post step removes it.
+ */
+function exportProfile(inputs: ActionInputs, result: LoginResult, credential: ProfileCredential): string[] {
+  if (!inputs.profile) return [];
+  const directory = process.env.RUNNER_TEMP || tmpdir();
+  const path = writeConfigProfile(directory, inputs.profile, result, credential);
+  core.saveState('config-file', path);
+  core.exportVariable('DATABRICKS_CONFIG_FILE', path);
+  core.exportVariable('DATABRICKS_CONFIG_PROFILE', inputs.profile);
+  return [`DATABRICKS_CONFIG_FILE (profile ${inputs.profile}, mode 0600)`, 'DATABRICKS_CONFIG_PROFILE'];
 }
 
 /** Where `databricks-oidc-token` lives: dist/bin, next to this bundle. */
@@ -101,7 +130,10 @@ async function startRefreshing(
     settings: {
       host: result.host,
       clientId: inputs.clientId,
-      accountId: inputs.accountId,
+      // The login's routing: the host is now the bare origin, so the workspace and account travel on their own.
+      accountId: result.accountId,
+      workspaceId: result.workspaceId,
+      hostMetadata: result.hostMetadata,
       audience: result.audience,
       provider: inputs.provider,
       tenantId: inputs.tenantId,
@@ -133,11 +165,11 @@ async function startRefreshing(
     );
     return;
   }
-  core.exportVariable('DATABRICKS_HOST', result.host);
+  const host = exportHostVariables(result);
   core.exportVariable('DATABRICKS_AUTH_TYPE', 'metadata-service');
   core.exportVariable('DATABRICKS_METADATA_SERVICE_URL', service.url);
   core.exportVariable('DATABRICKS_TOKEN', result.credential.token);
-  if (result.accountId) core.exportVariable('DATABRICKS_ACCOUNT_ID', result.accountId);
+  const profile = exportProfile(inputs, result, { kind: 'metadata-service', url: service.url });
   try {
     chmodSync(command, 0o755); // in case the checkout lost the executable bit
   } catch {
@@ -145,7 +177,7 @@ async function startRefreshing(
   }
   core.addPath(TOKEN_COMMAND_DIR);
   core.info(
-    `Exported for later steps: DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked), DATABRICKS_TOKEN (the first token only)${result.accountId ? ', DATABRICKS_ACCOUNT_ID' : ''}; ` +
+    `Exported for later steps: ${host.join(', ')}, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (masked), DATABRICKS_TOKEN (the first token only)${profile.map((p) => `, ${p}`).join('')}; ` +
       'and on PATH: databricks-oidc-token, which prints a fresh token (curl -H "Authorization: Bearer $(databricks-oidc-token)" ...).',
   );
 }

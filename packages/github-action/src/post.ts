@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import * as core from '@actions/core';
 import {
   neutraliseRunnerCommands,
@@ -11,6 +12,12 @@ import {
  * service only after it confirmed, at its secret URL, that it runs as the PID in the state.
  */
 async function post(): Promise<void> {
+  // The config profile (input profile) holds a token or the service URL: it ends with the job.
+  const configFile = core.getState('config-file');
+  if (configFile) {
+    rmSync(configFile, { force: true });
+    core.info('Removed the config profile file.');
+  }
   const pid = Number(core.getState('metadata-service-pid'));
   if (!pid) {
     core.debug('No metadata service to stop.');

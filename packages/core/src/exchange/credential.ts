@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { LoginError } from '../explain/errors.ts';
 import { printableLine } from '../explain/printable.ts';
-import { excerpt } from '../explain/server-answer.ts';
+import { answerBegins } from '../explain/server-answer.ts';
 import type { HttpResponse } from '../net/http.ts';
 import { parseJsonObject } from '../net/http.ts';
 
@@ -43,7 +43,7 @@ export function readTokenResponse(
       'RESPONSE_MALFORMED',
       `Failed to ${step}: ${where} answered HTTP ${response.status} ${body ? 'without an access_token' : 'with something that is not JSON'}`,
       {
-        hint: `Check that the host is right and that no proxy rewrites the answer. The answer began: ${excerpt(response.body)}`,
+        hint: `Check that the host is right and that no proxy rewrites the answer. The answer began: ${answerBegins(response)}`,
       },
     );
   }

@@ -105,7 +105,8 @@ export function readDatabricksTokenAnswer(
       {
         hint: accountId
           ? `Check account-id (${accountId}) and that host is your accounts console (https://accounts.cloud.databricks.com, https://accounts.azuredatabricks.net or https://accounts.gcp.databricks.com), not a workspace URL.`
-          : 'Check that host is your workspace URL as shown in the browser (e.g. https://adb-1234567890123456.7.azuredatabricks.net); for an account-level token set account-id and the accounts host.',
+          : 'Check that host is your workspace URL as shown in the browser (e.g. https://adb-1234567890123456.7.azuredatabricks.net); for an account-level token set account-id and the accounts host. ' +
+            'A unified host (one URL for an account and its workspaces) answers this with its sign-in page: keep the ?w= of the URL the browser shows, or set the workspace ID and account-id.',
         evidence: [`Databricks answered: ${serverSays(response)}`],
       },
     );

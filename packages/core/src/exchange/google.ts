@@ -8,7 +8,7 @@ import {
   providerHint,
 } from '../explain/google-hint.ts';
 import type { SecretRegistry } from '../explain/redaction.ts';
-import { excerpt } from '../explain/server-answer.ts';
+import { answerBegins, excerpt } from '../explain/server-answer.ts';
 import { assertPrintable, normalizeHost } from '../net/host.ts';
 import { type HttpClient, type HttpResponse, parseJsonObject } from '../net/http.ts';
 import type { Credential } from './credential.ts';
@@ -144,7 +144,7 @@ function malformed(step: string, where: string, response: HttpResponse, field: s
     'RESPONSE_MALFORMED',
     `Failed to ${step}: ${where} answered HTTP ${response.status} without ${field}`,
     {
-      hint: `Check GOOGLE_STS_URL and GOOGLE_IAM_CREDENTIALS_URL (unset means Google's own) and that no proxy rewrites the answer. The answer began: ${excerpt(response.body)}`,
+      hint: `Check GOOGLE_STS_URL and GOOGLE_IAM_CREDENTIALS_URL (unset means Google's own) and that no proxy rewrites the answer. The answer began: ${answerBegins(response)}`,
     },
   );
 }

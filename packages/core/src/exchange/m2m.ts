@@ -10,6 +10,8 @@ export interface ClientCredentials {
   accountId?: string | undefined;
   clientId: string;
   clientSecret: string;
+  /** Where the host's metadata says to ask; default `<host>/oidc/v1/token` or the account's. */
+  tokenEndpoint?: string | undefined;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function requestClientCredentialsToken(
   credentials: ClientCredentials,
 ): Promise<Credential> {
   const { clientId, accountId } = credentials;
-  const tokenEndpoint = databricksTokenEndpoint(credentials.host, accountId);
+  const tokenEndpoint = credentials.tokenEndpoint ?? databricksTokenEndpoint(credentials.host, accountId);
   const step = `get a Databricks token with the OAuth secret of service principal ${clientId}`;
   const response = await http.send({
     method: 'POST',

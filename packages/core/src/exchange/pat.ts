@@ -10,9 +10,10 @@ export async function verifyPersonalAccessToken(
   http: HttpClient,
   host: string,
   pat: string,
+  headers: Record<string, string> = {},
 ): Promise<string> {
   try {
-    return await verifyWorkspaceToken(http, host, pat);
+    return await verifyWorkspaceToken(http, host, pat, { headers });
   } catch (error) {
     if (!(error instanceof LoginError) || error.code !== 'VERIFY_FAILED') throw error;
     throw new LoginError(

@@ -1,7 +1,16 @@
 import { LoginError } from '../explain/errors.ts';
 import { printableLine } from '../explain/printable.ts';
-import { excerpt, serverSays } from '../explain/server-answer.ts';
+import { answerBegins, looksLikeHtml, serverSays } from '../explain/server-answer.ts';
 import { type HttpClient, parseJsonObject } from '../net/http.ts';
+
+export interface VerifyOptions {
+  /** What to change when the workspace refuses the principal. */
+  refusalHint?: string | undefined;
+  /** A unified host's X-Databricks-Workspace-Id. */
+  headers?: Record<string, string> | undefined;
+  /** How this front end spells the workspace ID input. */
+  workspaceIdName?: string | undefined;
+}
 
 /**
  * Asks the workspace who the token belongs to (`GET /api/2.0/preview/scim/v2/Me`), proving the
@@ -11,7 +20,7 @@ export async function verifyWorkspaceToken(
   http: HttpClient,
   host: string,
   token: string,
-  refusalHint?: string,
+  options: VerifyOptions = {},
 ): Promise<string> {
   const step = 'verify the Databricks token';
   const url = `${host}/api/2.0/preview/scim/v2/Me`;
@@ -19,15 +28,29 @@ export async function verifyWorkspaceToken(
     method: 'GET',
     url,
     step,
-    headers: { authorization: `Bearer ${token}` },
+    headers: { ...options.headers, authorization: `Bearer ${token}` },
   });
+  if (looksLikeHtml(response)) {
+    // A unified host answers a call it cannot route with its sign-in page: never quote it.
+    const routed = options.headers?.['x-databricks-workspace-id'];
+    const name = options.workspaceIdName ?? 'workspace-id';
+    throw new LoginError(
+      'NOT_DATABRICKS',
+      `Failed to ${step}: ${url} answered HTTP ${response.status} with a web page (a sign-in page, not quoted): the request was not routed to a workspace`,
+      {
+        hint: routed
+          ? `The host did not route workspace ID ${routed} to a workspace. Check ${name} (the number after ?o= or ?w= in the workspace URL), and that the workspace belongs to this host's account.`
+          : `Check that host is your workspace URL as the browser shows it. On a unified host (one URL for the account and its workspaces), add the workspace: ?w=<workspace ID> in the host, or set ${name}.`,
+      },
+    );
+  }
   if (response.status === 401 || response.status === 403) {
     throw new LoginError(
       'VERIFY_FAILED',
       `Failed to ${step}: the workspace refused it (HTTP ${response.status}: ${serverSays(response)})`,
       {
         hint:
-          refusalHint ??
+          options.refusalHint ??
           'The exchange worked, but this workspace does not accept the principal. Add the service principal to the workspace ' +
             '(workspace settings, Identity and access) and make sure the workspace is assigned to the account that holds the policy. ' +
             'Set verify: false to skip this check.',
@@ -41,7 +64,7 @@ export async function verifyWorkspaceToken(
       'RESPONSE_MALFORMED',
       `Failed to ${step}: ${url} answered HTTP ${response.status} without a userName`,
       {
-        hint: `Check that host is a Databricks workspace. The answer began: ${excerpt(response.body)}`,
+        hint: `Check that host is a Databricks workspace. The answer began: ${answerBegins(response)}`,
       },
     );
   }

@@ -32,7 +32,8 @@ export type LoginErrorCode =
   | 'METADATA_SERVICE_FAILED'
   | 'CREDENTIALS_MISSING'
   | 'CLIENT_CREDENTIALS_REJECTED'
-  | 'PAT_REJECTED';
+  | 'PAT_REJECTED'
+  | 'WORKSPACE_ID_REQUIRED';
 
 export interface LoginErrorDetails {
   /** What to change, and where. */

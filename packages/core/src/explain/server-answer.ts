@@ -16,6 +16,8 @@ export function excerpt(body: string, max = 200): string {
 
 /** The OAuth `error: error_description` of an answer, redacted, or an excerpt when it has none. */
 export function serverSays(response: HttpResponse): string {
+  // A sign-in or error page says nothing useful in a log line, and it is the host's text, not an API's.
+  if (looksLikeHtml(response)) return 'a web page (not quoted)';
   const body = parseJsonObject(response.body);
   const parts = [body?.error, body?.error_description ?? body?.message]
     .filter((p): p is string => typeof p === 'string' && p.trim() !== '')
@@ -27,4 +29,9 @@ export function serverSays(response: HttpResponse): string {
 export function looksLikeHtml(response: HttpResponse): boolean {
   const type = String(response.headers['content-type'] ?? '');
   return type.includes('text/html') || /^\s*<(!doctype|html)/i.test(response.body);
+}
+
+/** How an answer began, for "the answer began: ..." hints: a web page is named, never quoted. */
+export function answerBegins(response: HttpResponse): string {
+  return looksLikeHtml(response) ? 'a web page (not quoted)' : excerpt(response.body);
 }

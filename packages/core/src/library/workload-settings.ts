@@ -18,6 +18,8 @@ export interface WorkloadSettings extends TokenSourceSettings {
   clientId?: string | undefined;
   /** DATABRICKS_ACCOUNT_ID */
   accountId?: string | undefined;
+  /** DATABRICKS_WORKSPACE_ID: the workspace on a unified host (also read from the host's ?w=). */
+  workspaceId?: string | undefined;
   /** DATABRICKS_TOKEN_AUDIENCE */
   audience?: string | undefined;
   /** databricks (default), azure (default for azure-workload-identity) or google. */
@@ -89,6 +91,7 @@ export function setUpWorkloadLogin(
       host: blank(settings.host) ?? env.DATABRICKS_HOST,
       clientId: blank(settings.clientId) ?? viaWebhook?.clientId ?? env.DATABRICKS_CLIENT_ID,
       accountId: blank(settings.accountId) ?? env.DATABRICKS_ACCOUNT_ID,
+      workspaceId: blank(settings.workspaceId) ?? blank(env.DATABRICKS_WORKSPACE_ID),
       audience: blank(settings.audience) ?? env.DATABRICKS_TOKEN_AUDIENCE,
       provider,
       tenantId: blank(settings.tenantId) ?? viaWebhook?.tenantId ?? env.AZURE_TENANT_ID,

@@ -146,3 +146,54 @@ export function normalizeUuid(name: string, raw: string | undefined): string | u
       : `Set ${name} to a UUID such as 6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f.`,
   });
 }
+
+/** A workspace ID as the SDKs take it: `?o=` is numeric; `?w=` may be any identifier the server understands. */
+const WORKSPACE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The workspace and account a host URL names in its query, as pasted from the workspace UI. */
+export interface HostQueryIds {
+  workspaceId: string | undefined;
+  accountId: string | undefined;
+}
+
+/**
+ * Reads `?w=`, `?o=` or `?workspace_id=` (the workspace) and `?a=` or `?account_id=` (the account)
+ * from a host URL, as the Databricks SDKs do. Call after normalizeHost has accepted the URL.
+ */
+export function hostQueryIds(raw: string | undefined, name = 'host'): HostQueryIds {
+  const value = (raw ?? '').trim();
+  const query = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`).searchParams;
+  const first = (...keys: string[]) =>
+    keys.map((key) => query.get(key)?.trim()).find((v): v is string => !!v);
+  const workspace = first('w', 'o', 'workspace_id');
+  if (workspace !== undefined && !WORKSPACE_ID.test(workspace)) {
+    throw new LoginError(
+      'HOST_INVALID',
+      `Failed to read the Databricks ${name}: its workspace ID ${quoteInput(workspace, 80)} (from ?w=, ?o= or ?workspace_id=) is not an ID`,
+      {
+        hint: `Paste the workspace URL as the browser shows it (e.g. https://example.cloud.databricks.com/?o=1234567890123456), or drop the query and set the workspace ID input.`,
+      },
+    );
+  }
+  const account = first('a', 'account_id');
+  return {
+    workspaceId: workspace,
+    accountId: account === undefined ? undefined : normalizeUuid(`${name} (?a= or ?account_id=)`, account),
+  };
+}
+
+/** Validates a workspace ID input: digits, or the identifier a unified host's `?w=` carries. */
+export function readWorkspaceId(name: string, raw: string | undefined): string | undefined {
+  const value = (raw ?? '').trim();
+  if (!value) return undefined;
+  assertLength(name, value, 64);
+  assertPrintable(name, value);
+  if (WORKSPACE_ID.test(value)) return value;
+  throw new LoginError(
+    'INPUT_INVALID',
+    `Failed to read input ${name}: ${quoteInput(value)} is not a workspace ID`,
+    {
+      hint: `Set ${name} to the workspace ID, the number after ?o= in the workspace URL (e.g. 1234567890123456).`,
+    },
+  );
+}

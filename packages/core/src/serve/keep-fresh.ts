@@ -10,6 +10,7 @@ import {
   obtainClientCredentialsToken,
   obtainCredential,
   planLogin,
+  withHostMetadata,
 } from '../login.ts';
 import { type MetadataServer, startMetadataServer } from './metadata-server.ts';
 import { TokenProvider } from './token-provider.ts';
@@ -26,8 +27,9 @@ export interface FreshLogin {
  */
 export async function loginAndKeepFresh(options: LoginOptions): Promise<FreshLogin> {
   const result = await login(options);
-  const plan = planLogin(options);
   const log = redactingLogger(options.log, options.secrets);
+  // Routed as the login was, by the metadata it read: refreshes never ask the host again.
+  const plan = withHostMetadata(planLogin(options), result.hostMetadata, log, options.inputNames);
   // Refreshes say one line each; the first login already showed the claims and endpoints.
   const quiet = { ...log, info: () => {} };
   let refresh: () => Promise<Credential>;

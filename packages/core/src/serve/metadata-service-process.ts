@@ -12,7 +12,9 @@ import {
   obtainClientCredentialsToken,
   obtainCredential,
   planLogin,
+  withHostMetadata,
 } from '../login.ts';
+import type { HostMetadata } from '../net/host-metadata.ts';
 import { HttpClient } from '../net/http.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
@@ -32,7 +34,11 @@ export type MetadataServiceSettings = Pick<
   | 'timeoutMs'
   | 'workloadIdentityProvider'
   | 'serviceAccount'
->;
+  | 'workspaceId'
+> & {
+  /** What the login read from the host: refreshes route by it and never ask again. */
+  hostMetadata?: HostMetadata | undefined;
+};
 
 /** Sent over IPC, never through argv or env: it holds the first token and the CI job token. */
 interface Handoff {
@@ -254,7 +260,12 @@ export function serveMetadataService(
     secrets.register(clientSecret);
     const log = redactingLogger(outputLogger(handoff.debug === true), secrets);
     try {
-      const plan = planLogin({ ...handoff.settings, audience: handoff.audience || undefined });
+      const { hostMetadata, ...settings } = handoff.settings;
+      const plan = withHostMetadata(
+        planLogin({ ...settings, audience: handoff.audience || undefined }),
+        hostMetadata,
+        log,
+      );
       // Keep only secrets that can still appear: ID tokens of the last two refreshes, and
       // access tokens until they expire. Without this the registry grows with every refresh.
       let idTokens: string[] = [];
