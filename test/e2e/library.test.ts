@@ -71,4 +71,36 @@ describe('library API (@databricks-oidc-login/core)', () => {
     expect(result.sqlError).toBeTruthy();
     expect(run.stdout + run.stderr).not.toMatch(JWT_SHAPE);
   });
+
+  it('on a unified host, the fetch helper names the workspace given by DATABRICKS_WORKSPACE_ID', async () => {
+    await emu.stop();
+    const account = '0f0e0d0c-0b0a-4909-8807-060504030201';
+    emu = await startEmulators({
+      databricks: { shape: 'unified', accountId: account, workspaceId: '1618033988749894' },
+      policyAudience: account,
+    });
+    const script = [
+      "import { authorizedFetch, createTokenProvider } from './packages/core/dist/index.js';",
+      'const provider = createTokenProvider();',
+      "const answer = await authorizedFetch(provider)('/api/2.0/preview/scim/v2/Me');",
+      'process.stdout.write(JSON.stringify({ status: answer.status, type: answer.headers.get("content-type"), body: await answer.text() }));',
+    ].join('\n');
+    const run = await runNodeScript(
+      '--input-type=module',
+      jobEnv({
+        ...emu.github.env,
+        DATABRICKS_HOST: emu.databricks.url,
+        DATABRICKS_CLIENT_ID: emu.servicePrincipal.applicationId,
+        DATABRICKS_WORKSPACE_ID: '1618033988749894',
+      }),
+      { cwd: ROOT, timeoutMs: 45_000, args: ['-e', script] },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const answer = JSON.parse(run.stdout) as { status: number; type: string; body: string };
+    expect(answer.type).toContain('application/json');
+    expect(JSON.parse(answer.body)).toMatchObject({ userName: emu.servicePrincipal.applicationId });
+    expect(emu.databricks.requestsTo(`/oidc/accounts/${account}/v1/token`)).toHaveLength(1);
+    const me = emu.databricks.requestsTo('/api/2.0/preview/scim/v2/Me');
+    expect(me.map((r) => r.headers['x-databricks-workspace-id'])).toEqual(['1618033988749894']);
+  });
 });

@@ -23,6 +23,8 @@ export interface DatabricksTokenProvider {
   getCredential(): Promise<Credential>;
   /** The normalised Databricks host (after the first token). */
   getHost(): Promise<string>;
+  /** The headers a workspace call needs besides the token: X-Databricks-Workspace-Id on a unified host. */
+  getWorkspaceHeaders(): Promise<Record<string, string>>;
 }
 
 /**
@@ -66,5 +68,11 @@ export function createTokenProvider(options: TokenProviderOptions = {}): Databri
     getCredential,
     getToken: async () => (await getCredential()).token,
     getHost: async () => (await start()).result.host,
+    getWorkspaceHeaders: async () => {
+      const { result } = await start();
+      return result.hostShape === 'unified' && result.workspaceId
+        ? { 'x-databricks-workspace-id': result.workspaceId }
+        : {};
+    },
   };
 }
