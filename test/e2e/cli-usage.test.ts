@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { jobEnv, runCli } from './cli-runner.ts';
+
+// Bad usage of the built command-line tool: exit 2, one line on stderr that names the option or
+// command and says what to change, nothing on stdout, and no request made (no host is reachable
+// here: https://dbc-1234.cloud.databricks.com would fail differently, with exit 1).
+
+const HOST = 'https://dbc-1234.cloud.databricks.com';
+
+async function usage(args: string[]): Promise<string> {
+  const run = await runCli(args, jobEnv({ DATABRICKS_HOST: HOST, GITLAB_CI: 'true' }));
+  expect(run.code, args.join(' ')).toBe(2);
+  expect(run.stdout, args.join(' ')).toBe('');
+  const lines = run.stderr.trim().split('\n');
+  expect(lines, args.join(' ')).toHaveLength(1);
+  expect(run.stderr).toMatch(/^databricks-oidc-login: .+ See 'databricks-oidc-login .*--help'\.\n$/);
+  return lines[0] ?? '';
+}
+
+describe('malformed option values', () => {
+  it.each([
+    [['token', '--timeout-seconds', '-5'], '--timeout-seconds "-5" is not a number of seconds'],
+    [['token', '--timeout-seconds=abc'], '--timeout-seconds "abc" is not a number of seconds'],
+    [['serve', '--port', '-1'], '--port "-1" is not a port number'],
+    [['token', '--timeout-seconds'], '--timeout-seconds needs a value'],
+    [['token', '--token-file', '--quiet'], '--token-file needs a value'],
+    [['exec', '--token-env', '--', 'true'], '--token-env needs a value'],
+    [['token', '--quiet=yes'], '--quiet takes no value'],
+    [['token', '--host', 'ftp://dbc-1234.cloud.databricks.com'], '--host: scheme ftp: is not supported'],
+    [['token', '--host', 'http://dbc-1234.cloud.databricks.com'], 'plain http would send tokens unencrypted'],
+    [['token', '--host', 'https://user:pw@dbc-1234.cloud.databricks.com'], '--host: it contains a user name'],
+    [['token', '--host', 'https://a b'], '--host: "https://a b" is not a URL'],
+    [['token', '--authority-host', 'http://login.example'], '--authority-host http://login.example'],
+    [['token', '--client-id', '1234567890'], '--client-id: "1234567890" is not a UUID'],
+    [['token', '--account-id', 'acme'], '--account-id: "acme" is not a UUID'],
+    [['token', '--tenant-id', '../x'], '--tenant-id "../x" is not a tenant ID'],
+  ])('%j: exit 2, one line naming the option', async (args, expected) => {
+    const line = await usage(args);
+    expect(line).toContain(expected);
+    expect(line).not.toMatch(/ambiguous|\[[A-Z_]+\]/);
+  });
+
+  it('a malformed --host says what to use instead', async () => {
+    expect(await usage(['token', '--host', 'http://dbc-1234.cloud.databricks.com'])).toContain(
+      'Use https://dbc-1234.cloud.databricks.com.',
+    );
+  });
+
+  it('leaves values that start with "-" to the options that take them', async () => {
+    // --audience accepts any text: "-x" is its value, not an unknown option, so the login goes on
+    // (and fails for want of an ID token: exit 1, not 2).
+    const run = await runCli(['token', '--audience', '-x'], jobEnv({ DATABRICKS_HOST: HOST }));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('[CREDENTIALS_MISSING]');
+  });
+});
+
+describe('did you mean', () => {
+  it.each([
+    [['tokn'], 'unknown command "tokn" (did you mean token?)'],
+    [['expalin'], 'unknown command "expalin" (did you mean explain?)'],
+    [['help', 'srve'], 'unknown command "srve" (did you mean serve?)'],
+    [['token', '--hots', 'x'], 'unknown option --hots (did you mean --host?)'],
+    [['token', '--no-verfy'], 'unknown option --no-verfy (did you mean --no-verify?)'],
+    [['serve', '--url-fil', 'x'], 'unknown option --url-fil (did you mean --url-file?)'],
+    [
+      ['env', '--format', 'jsn'],
+      '--format "jsn" is not one of sh, powershell, dotenv, json (did you mean json?)',
+    ],
+    [['token', '--token-source', 'gitlb'], '(did you mean gitlab?)'],
+    [['token', '--port', '8080'], '--port is an option of serve, not of token'],
+  ])('%j', async (args, expected) => {
+    expect(await usage(args)).toContain(expected);
+  });
+
+  it('suggests nothing more than two edits away', async () => {
+    const line = await usage(['deploy']);
+    expect(line).toContain('unknown command "deploy"; the commands are env, exec, serve, token, explain');
+    expect(line).not.toContain('did you mean');
+    expect(await usage(['token', '--frobnicate'])).not.toContain('did you mean');
+  });
+});
