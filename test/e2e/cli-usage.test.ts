@@ -80,3 +80,36 @@ describe('did you mean', () => {
     expect(await usage(['token', '--frobnicate'])).not.toContain('did you mean');
   });
 });
+
+describe('CREDENTIALS_MISSING', () => {
+  it('lists, source by source, the variables and files it looked for', async () => {
+    const run = await runCli(
+      ['token'],
+      jobEnv({ DATABRICKS_HOST: HOST, GITLAB_CI: 'true', CIRCLE_OIDC_TOKEN: 'not-used-without-CIRCLECI' }),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('[CREDENTIALS_MISSING]');
+    const lines = run.stderr.split('\n').map((l) => l.trim());
+    for (const expected of [
+      'Looked for, source by source:',
+      'file: --token-file or DATABRICKS_OIDC_TOKEN_FILEPATH (not given)',
+      'env: --token-env or DATABRICKS_OIDC_TOKEN_ENV (not given)',
+      'github: ACTIONS_ID_TOKEN_REQUEST_URL (unset), ACTIONS_ID_TOKEN_REQUEST_TOKEN (unset)',
+      'azure-devops: SYSTEM_OIDCREQUESTURI (unset), SYSTEM_ACCESSTOKEN (unset)',
+      'gitlab: GITLAB_CI (set), DATABRICKS_OIDC_TOKEN (unset)',
+      'circleci: CIRCLECI (unset), CIRCLE_OIDC_TOKEN_V2 (unset) or CIRCLE_OIDC_TOKEN (set)',
+      'bitbucket: BITBUCKET_STEP_OIDC_TOKEN (unset)',
+      'buildkite: BUILDKITE (unset)',
+      'terraform-cloud: TFC_WORKLOAD_IDENTITY_TOKEN (unset)',
+      'env: DATABRICKS_OIDC_TOKEN (unset)',
+      'azure-workload-identity: AZURE_FEDERATED_TOKEN_FILE (unset)',
+      'kubernetes: KUBERNETES_SERVICE_HOST (unset) and the file /var/run/secrets/kubernetes.io/serviceaccount/token (missing)',
+      'OAuth M2M: DATABRICKS_CLIENT_SECRET is empty',
+      'PAT: DATABRICKS_TOKEN is empty',
+    ])
+      expect(lines).toContain(expected);
+    // Whether a variable is set, never its value.
+    expect(run.stderr).not.toContain('not-used-without-CIRCLECI');
+  });
+});
