@@ -127,6 +127,9 @@ await Promise.all([
 ]);
 
 // The command-line tool (npm package databricks-oidc-login): one file, run with `node` or as its bin.
+// Committed like dist/ (CI fails if stale), so `npm ci` in a fresh clone links a bin that exists,
+// and the release attaches this very file.
+const CLI_BUNDLE = 'packages/cli/dist/databricks-oidc-login.cjs';
 await build({
   ...node,
   entryPoints: { 'databricks-oidc-login': 'packages/cli/src/main.ts' },
@@ -138,6 +141,7 @@ await build({
   legalComments: 'none',
   plugins: [stubUndici],
 });
+chmodSync(CLI_BUNDLE, 0o755);
 
 // The library @databricks-oidc-login/core: one ESM file; its dependencies stay npm dependencies.
 await build({

@@ -31,3 +31,10 @@ edit('azure-devops-extension/DatabricksOidcLoginV1/task.json', (text) =>
       .replace(/"Patch": \d+/, `"Patch": ${patch}`),
   ),
 );
+// The README pins the CLI's release in its examples: the npm package, the single file, the image.
+edit('README.md', (text) =>
+  text
+    .replace(/databricks-oidc-login@\d+\.\d+\.\d+/g, `databricks-oidc-login@${version}`)
+    .replace(/\/releases\/download\/v\d+\.\d+\.\d+\//g, `/releases/download/v${version}/`)
+    .replace(/(ghcr\.io\/[\w.-]+\/[\w.-]+):\d+\.\d+\.\d+/g, `$1:${version}`),
+);

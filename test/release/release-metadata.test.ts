@@ -111,6 +111,7 @@ describe('npm version', () => {
         ...readdirSync(join(ROOT, 'packages')).map((p) => `packages/${p}/package.json`),
         'azure-devops-extension/vss-extension.json',
         'azure-devops-extension/DatabricksOidcLoginV1/task.json',
+        'README.md',
       ];
       for (const file of files) cpSync(join(ROOT, file), join(dir, file));
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...rootPackage, version: '2.3.4' }));
@@ -124,6 +125,12 @@ describe('npm version', () => {
       });
       for (const file of files.filter((f) => f.startsWith('packages/')))
         expect(read(file).version).toBe('2.3.4');
+      // The README's pins of the CLI release follow.
+      const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+      expect(readme).toContain('databricks-oidc-login@2.3.4 exec');
+      expect(readme).toContain('/releases/download/v2.3.4/databricks-oidc-login.cjs');
+      expect(readme).toContain(`ghcr.io/${slug}:2.3.4`);
+      expect(readme).not.toContain(`@${version} exec`);
       // Only the version changed: the files stay as Biome formats them.
       const before = readFileSync(join(ROOT, 'azure-devops-extension/vss-extension.json'), 'utf8');
       const after = readFileSync(join(dir, 'azure-devops-extension/vss-extension.json'), 'utf8');

@@ -29,6 +29,9 @@ interface Job {
   name?: string;
   'runs-on': string;
   if?: string;
+  needs?: string | string[];
+  permissions?: Record<string, string>;
+  env?: Record<string, string>;
   strategy?: { matrix: Record<string, unknown[]> };
   steps: Step[];
 }
@@ -42,6 +45,8 @@ const WORKFLOWS = join(ROOT, '.github/workflows');
 const text = (file: string) => readFileSync(join(WORKFLOWS, file), 'utf8');
 const workflow = (file: string) => parse(text(file)) as Workflow;
 const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
+/** A GitHub expression, `${{ e }}`, written so it is not mistaken for a JavaScript template. */
+const ex = (e: string) => `\${{ ${e} }}`;
 
 let parser: Parser;
 let scratch: string;
@@ -162,6 +167,77 @@ describe('release.yml', () => {
     expect(index(/already tagged/)).toBeLessThan(tag);
   });
 
+  it('attaches the CLI bundle with a SHA-256 file that sha256sum -c accepts', () => {
+    const checksum = job.steps.find((s) => s.run?.includes('databricks-oidc-login.cjs.sha256'));
+    const dir = mkdtempSync(join(tmpdir(), 'release-cli-'));
+    try {
+      mkdirSync(join(dir, 'build'));
+      mkdirSync(join(dir, 'packages/cli/dist'), { recursive: true });
+      copyFileSync(
+        join(ROOT, 'packages/cli/dist/databricks-oidc-login.cjs'),
+        join(dir, 'packages/cli/dist/databricks-oidc-login.cjs'),
+      );
+      execFileSync('bash', ['-e', '-c', checksum?.run ?? 'exit 1'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH },
+      });
+      // What a job that downloads the two files runs.
+      execFileSync('sha256sum', ['-c', 'databricks-oidc-login.cjs.sha256'], { cwd: join(dir, 'build') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const create = job.steps[index(/gh release create/)]?.run ?? '';
+    expect(create).toContain('build/databricks-oidc-login.cjs build/databricks-oidc-login.cjs.sha256');
+    expect(index(/databricks-oidc-login\.cjs\.sha256/)).toBeLessThan(index(/gh release create/));
+    const attest = job.steps.find((s) => s.uses?.startsWith('actions/attest-build-provenance@'));
+    expect(attest?.with).toEqual({ 'subject-path': 'build/databricks-oidc-login.cjs' });
+    expect(job.permissions).toMatchObject({ 'id-token': 'write', attestations: 'write' });
+  });
+
+  it('publishes the CLI package to npm with provenance, from the tag, after the release', () => {
+    const npm = release.jobs.npm as Job;
+    expect(npm.needs).toBe('release');
+    expect(npm.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    expect(npm.steps[0]).toMatchObject({
+      uses: 'actions/checkout@v5',
+      with: { ref: `v${ex('needs.release.outputs.version')}` },
+    });
+    const runs = npm.steps.map((s) => s.run ?? '');
+    expect(runs.indexOf('npm ci --no-audit --no-fund')).toBeLessThan(
+      runs.findIndex((r) => r.startsWith('npm publish')),
+    );
+    expect(runs).toContain('npm publish --workspace packages/cli --provenance --access public');
+    expect(npm.steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).toMatchObject({
+      'node-version-file': '.nvmrc',
+      'registry-url': 'https://registry.npmjs.org',
+    });
+  });
+
+  it('pushes the container image to ghcr.io with provenance, tagged X.Y.Z and X, and attests it', () => {
+    const image = release.jobs.image as Job;
+    expect(image.needs).toBe('release');
+    expect(image.permissions).toMatchObject({
+      packages: 'write',
+      'id-token': 'write',
+      attestations: 'write',
+    });
+    expect(image.env?.IMAGE).toBe(`ghcr.io/${ex('github.repository')}`);
+    const push = image.steps.find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    expect(push?.with).toMatchObject({ file: 'Dockerfile', push: true, provenance: 'mode=max' });
+    expect(String(push?.with?.tags).trim().split('\n')).toEqual([
+      `${ex('env.IMAGE')}:${ex('needs.release.outputs.version')}`,
+      `${ex('env.IMAGE')}:${ex('needs.release.outputs.major')}`,
+    ]);
+    const attest = image.steps.find((s) => s.uses?.startsWith('actions/attest-build-provenance@'));
+    expect(attest?.with).toMatchObject({
+      'subject-digest': ex('steps.push.outputs.digest'),
+      'push-to-registry': true,
+    });
+    expect(image.steps.find((s) => s.uses?.startsWith('docker/login-action@'))?.with).toMatchObject({
+      registry: 'ghcr.io',
+    });
+  });
+
   it('takes the release notes from CHANGELOG.md', () => {
     const notes = job.steps.find((s) => s.name === 'Release notes from CHANGELOG.md');
     const dir = mkdtempSync(join(tmpdir(), 'release-notes-'));
@@ -212,12 +288,43 @@ describe('dependabot.yml', () => {
     updates: Array<{ 'package-ecosystem': string; directory: string; schedule: { interval: string } }>;
   };
 
-  it('updates npm packages and GitHub Actions, weekly', () => {
+  it('updates npm packages, GitHub Actions and the Dockerfile base image, weekly', () => {
     expect(config.version).toBe(2);
-    expect(config.updates.map((u) => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm']);
+    expect(config.updates.map((u) => u['package-ecosystem']).sort()).toEqual([
+      'docker',
+      'github-actions',
+      'npm',
+    ]);
     for (const update of config.updates) {
       expect(update.directory).toBe('/');
       expect(['daily', 'weekly', 'monthly']).toContain(update.schedule.interval);
     }
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const instructions = dockerfile
+    .split('\n')
+    .filter((l) => /^[A-Z]+ /.test(l))
+    .map((l) => l.split(' ')[0]);
+
+  it('pins its base image by digest', () => {
+    expect(dockerfile).toMatch(/^ARG BASE=node:\d+-[\w-]+@sha256:[0-9a-f]{64}$/m);
+    expect(dockerfile).toMatch(/^FROM \$\{BASE\}$/m);
+  });
+
+  it('runs the committed CLI bundle as its entrypoint, as a numeric non-root user, with no RUN step', () => {
+    expect(instructions).not.toContain('RUN');
+    expect(dockerfile).toContain(
+      'COPY --chmod=0755 packages/cli/dist/databricks-oidc-login.cjs /usr/local/bin/databricks-oidc-login',
+    );
+    expect(dockerfile).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["databricks-oidc-login"\]$/m);
+    // The build context is only that file.
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignore).toEqual(['*', '!packages/cli/dist/databricks-oidc-login.cjs']);
   });
 });

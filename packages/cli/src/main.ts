@@ -269,7 +269,9 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     code = await runCommandLine(argv, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    say(`${TOOL}: ${error.message}. See '${TOOL} ${error.command ? `${error.command} ` : ''}--help'.`);
+    say(
+      `${TOOL}: ${error.message.replace(/\.$/, '')}. See '${TOOL} ${error.command ? `${error.command} ` : ''}--help'.`,
+    );
     code = 2;
   }
   // Exit at once: nothing of ours is left running, and a child's pipes must not keep us here.

@@ -1,12 +1,18 @@
 import { parseArgs } from 'node:util';
 import {
   type AuthType,
-  quoteInput,
+  isTenantId,
+  LoginError,
+  normalizeAuthority,
+  normalizeHost,
+  normalizeUuid,
   readProfileName,
   readTimeoutSeconds,
+  readWorkspaceId,
   TOKEN_SOURCE_NAMES,
   type WorkloadSettings,
 } from '@databricks-oidc-login/core';
+import { didYouMean } from './suggest.ts';
 
 export const COMMANDS = ['env', 'exec', 'serve', 'token', 'explain'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -86,19 +92,95 @@ function oneOf<T extends string>(
 ): T | undefined {
   if (value === undefined) return undefined;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} "${value}" is not one of ${allowed.join(', ')}`, command);
+  throw new UsageError(
+    `${flag} "${value}" is not one of ${allowed.join(', ')}${didYouMean(value, allowed)}`,
+    command,
+  );
 }
 
-/** --profile, checked here so a bad name is bad usage (exit 2), before any login. */
-function profileName(value: string | undefined, command: Command): string | undefined {
-  try {
-    return readProfileName('--profile', value);
-  } catch {
-    throw new UsageError(
-      `--profile ${quoteInput(value ?? '', 80)} is not a profile name (letters, digits, '.', '_' and '-', at most 64)`,
+function unknownCommand(name: string): UsageError {
+  return new UsageError(
+    `unknown command "${name}"${didYouMean(name, COMMANDS)}; the commands are ${COMMANDS.join(', ')}`,
+  );
+}
+
+/**
+ * Checks of option values that can be judged without the environment: a malformed value given on
+ * the command line is bad usage (exit 2, one line), not a failed login. The core's own checks
+ * do the judging, so the CLI and the core cannot disagree on what is valid.
+ */
+const VALUE_CHECKS: Record<string, (flag: string, value: string) => void> = {
+  host: (flag, value) => void normalizeHost(value, flag),
+  'authority-host': (flag, value) => void normalizeAuthority(value, flag),
+  'client-id': (flag, value) => void normalizeUuid(flag, value),
+  'account-id': (flag, value) => void normalizeUuid(flag, value),
+  'workspace-id': (flag, value) => void readWorkspaceId(flag, value),
+  profile: (flag, value) => void readProfileName(flag, value),
+  'tenant-id': (flag, value) => {
+    if (!isTenantId(value.trim()))
+      throw new UsageError(`${flag} "${value}" is not a tenant ID (a GUID) or a domain`);
+  },
+};
+
+/** A core validation error as one usage line: what is wrong with the value, and what to do. */
+function usageFromCheck(error: unknown, command: Command): UsageError {
+  if (error instanceof UsageError) return new UsageError(error.message, command);
+  if (!(error instanceof LoginError)) throw error;
+  const what = error.message.replace(/^Failed to (?:read|use) (?:input |the Databricks )?/, '');
+  return new UsageError(`${what}. ${error.hint.replace(/\.$/, '')}`, command);
+}
+
+/** Node's parseArgs errors, reworded to name the option and, for a typo, the one meant. */
+function usageFromParseError(error: Error, command: Command, known: string[]): UsageError {
+  const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(error.message);
+  if (unknown?.[1]) {
+    const typed = unknown[1];
+    const elsewhere = COMMANDS.filter(
+      (c) => c !== command && Object.hasOwn(PER_COMMAND[c], typed.replace(/^-+/, '')),
+    );
+    if (elsewhere.length > 0)
+      return new UsageError(
+        `${typed} is an option of ${elsewhere.join(' and ')}, not of ${command}`,
+        command,
+      );
+    return new UsageError(
+      `unknown option ${typed}${didYouMean(typed.replace(/^-+/, ''), known, '--')}`,
       command,
     );
   }
+  const noValue = /^Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(error.message);
+  if (noValue?.[1]) return new UsageError(`${noValue[1]} takes no value`, command);
+  const text = error.message.split('\n')[0]?.replace(/\. To specify a positional.*$/, '') ?? 'bad option';
+  return new UsageError(text.replace(/\.$/, ''), command);
+}
+
+/**
+ * Joins a string option with a value that starts with "-" (`--timeout-seconds -5`) as
+ * `--timeout-seconds=-5`, so the value's own check judges it instead of parseArgs calling it
+ * ambiguous. A missing value (the end, or an option such as `--` or `--quiet` next) is named here.
+ */
+function attachDashValues(args: string[], options: Record<string, OptionSpec>, command: Command): string[] {
+  const flags = new Set(
+    Object.entries(options).flatMap(([name, spec]) => [
+      `--${name}`,
+      ...(spec.short ? [`-${spec.short}`] : []),
+    ]),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name === undefined || options[name]?.type !== 'string') {
+      out.push(arg);
+      continue;
+    }
+    const next = args[i + 1];
+    if (next === undefined || next.startsWith('--') || flags.has(next))
+      throw new UsageError(`--${name} needs a value`, command);
+    out.push(next.startsWith('-') ? `${arg}=${next}` : arg, ...(next.startsWith('-') ? [] : [next]));
+    i++;
+  }
+  return out;
 }
 
 /** Reads argv (without node and the script). Throws UsageError for anything it cannot use. */
@@ -106,32 +188,27 @@ export function parseCommandLine(argv: string[]): CliInvocation {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
-    if (topic !== undefined && !(COMMANDS as readonly string[]).includes(topic)) {
-      throw new UsageError(`unknown command "${topic}"; the commands are ${COMMANDS.join(', ')}`);
-    }
+    if (topic !== undefined && !(COMMANDS as readonly string[]).includes(topic)) throw unknownCommand(topic);
     return { ...empty(), command: topic as Command | undefined, help: true };
   }
-  if (!(COMMANDS as readonly string[]).includes(first)) {
-    throw new UsageError(`unknown command "${first}"; the commands are ${COMMANDS.join(', ')}`);
-  }
+  if (!(COMMANDS as readonly string[]).includes(first)) throw unknownCommand(first);
   const command = first as Command;
   const dashes = rest.indexOf('--');
   const own = dashes >= 0 ? rest.slice(0, dashes) : rest;
   const commandLine = dashes >= 0 ? rest.slice(dashes + 1) : [];
+  const options = { ...COMMON, ...PER_COMMAND[command] };
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: own,
-      options: { ...COMMON, ...PER_COMMAND[command] },
+      args: attachDashValues(own, options, command),
+      options,
       allowPositionals: true,
       strict: true,
     }));
   } catch (error) {
-    // Node's messages name the option: "Unknown option '--hots'", "Option '--host <value>' argument missing".
-    const text =
-      (error as Error).message.split('\n')[0]?.replace(/\. To specify a positional.*$/, '') ?? 'bad option';
-    throw new UsageError(text.replace(/\.$/, ''), command);
+    if (error instanceof UsageError) throw error;
+    throw usageFromParseError(error as Error, command, Object.keys(options));
   }
   const help = values.help === true;
   if (!help) {
@@ -153,6 +230,16 @@ export function parseCommandLine(argv: string[]): CliInvocation {
     const v = values[name];
     return typeof v === 'string' ? v : undefined;
   };
+  for (const [name, check] of Object.entries(VALUE_CHECKS)) {
+    const value = str(name);
+    // An empty value means "use the environment variable", as it does in the core.
+    if (!value?.trim() || help) continue;
+    try {
+      check(`--${name}`, value);
+    } catch (error) {
+      throw usageFromCheck(error, command);
+    }
+  }
   let port: number | undefined;
   const rawPort = str('port');
   if (rawPort !== undefined) {
@@ -182,7 +269,7 @@ export function parseCommandLine(argv: string[]): CliInvocation {
     googleAccessToken: values['google-access-token'] === true,
     port,
     urlFile: str('url-file'),
-    profile: profileName(str('profile'), command),
+    profile: str('profile')?.trim() || undefined,
     commandLine,
     settings: {
       host: str('host'),

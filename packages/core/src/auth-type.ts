@@ -125,6 +125,7 @@ export function chooseAuthMethod(request: AuthRequest, log: Logger): AuthChoice 
         `3) A personal access token in ${names.pat}, from a secret store (legacy).`,
       evidence: [
         `OIDC: ${unavailable.message}`,
+        ...unavailable.evidence.map((line) => `  ${line}`),
         clientSecret && !clientId
           ? `OAuth M2M: ${names.clientSecret} is set but ${names.clientId} is empty`
           : `OAuth M2M: ${names.clientSecret} is empty`,

@@ -197,38 +197,76 @@ export function chooseIdTokenSource(settings: TokenSourceSettings): ChosenSource
 
   const variable = settings.tokenEnv?.trim() || DEFAULT_TOKEN_VARIABLE;
   const saDir = settings.k8sServiceAccountDir?.trim() || SERVICE_ACCOUNT_DIR;
-  const candidates: Array<[Exclude<TokenSourceName, 'auto'>, string | false]> = [
-    ['file', !!settings.tokenFile?.trim() && '--token-file (DATABRICKS_OIDC_TOKEN_FILEPATH) is given'],
-    ['env', !!settings.tokenEnv?.trim() && `--token-env (DATABRICKS_OIDC_TOKEN_ENV) names ${variable}`],
+  const set = (...names: string[]) =>
+    names.map((n) => `${n} (${env[n]?.trim() ? 'set' : 'unset'})`).join(', ');
+  const saToken = join(saDir, 'token');
+  // Each source, the reason it is chosen (false when absent), and what it looks for: a job that
+  // has none is told every variable and file that was checked.
+  const candidates: Array<[Exclude<TokenSourceName, 'auto'>, string | false, string]> = [
+    [
+      'file',
+      !!settings.tokenFile?.trim() && '--token-file (DATABRICKS_OIDC_TOKEN_FILEPATH) is given',
+      '--token-file or DATABRICKS_OIDC_TOKEN_FILEPATH (not given)',
+    ],
+    [
+      'env',
+      !!settings.tokenEnv?.trim() && `--token-env (DATABRICKS_OIDC_TOKEN_ENV) names ${variable}`,
+      '--token-env or DATABRICKS_OIDC_TOKEN_ENV (not given)',
+    ],
     [
       'github',
       !!(env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) &&
         'ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are set',
+      set('ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'),
     ],
     [
       'azure-devops',
       !!(env.SYSTEM_OIDCREQUESTURI && env.SYSTEM_ACCESSTOKEN) &&
         'SYSTEM_OIDCREQUESTURI and SYSTEM_ACCESSTOKEN are set',
+      set('SYSTEM_OIDCREQUESTURI', 'SYSTEM_ACCESSTOKEN'),
     ],
-    ['gitlab', !!(env.GITLAB_CI && env[variable]?.trim()) && `GITLAB_CI and ${variable} are set`],
+    [
+      'gitlab',
+      !!(env.GITLAB_CI && env[variable]?.trim()) && `GITLAB_CI and ${variable} are set`,
+      set('GITLAB_CI', variable),
+    ],
     [
       'circleci',
       !!(env.CIRCLECI && circleciTokenVariable(env)) && `CIRCLECI and ${circleciTokenVariable(env)} are set`,
+      `${set('CIRCLECI', 'CIRCLE_OIDC_TOKEN_V2')} or CIRCLE_OIDC_TOKEN (${env.CIRCLE_OIDC_TOKEN?.trim() ? 'set' : 'unset'})`,
     ],
-    ['bitbucket', !!env.BITBUCKET_STEP_OIDC_TOKEN?.trim() && 'BITBUCKET_STEP_OIDC_TOKEN is set'],
-    ['buildkite', !!env.BUILDKITE && 'BUILDKITE is set (the token comes from buildkite-agent)'],
-    ['terraform-cloud', !!env.TFC_WORKLOAD_IDENTITY_TOKEN?.trim() && 'TFC_WORKLOAD_IDENTITY_TOKEN is set'],
-    ['env', !!env[DEFAULT_TOKEN_VARIABLE]?.trim() && `${DEFAULT_TOKEN_VARIABLE} is set`],
+    [
+      'bitbucket',
+      !!env.BITBUCKET_STEP_OIDC_TOKEN?.trim() && 'BITBUCKET_STEP_OIDC_TOKEN is set',
+      set('BITBUCKET_STEP_OIDC_TOKEN'),
+    ],
+    [
+      'buildkite',
+      !!env.BUILDKITE && 'BUILDKITE is set (the token comes from buildkite-agent)',
+      set('BUILDKITE'),
+    ],
+    [
+      'terraform-cloud',
+      !!env.TFC_WORKLOAD_IDENTITY_TOKEN?.trim() && 'TFC_WORKLOAD_IDENTITY_TOKEN is set',
+      set('TFC_WORKLOAD_IDENTITY_TOKEN'),
+    ],
+    [
+      'env',
+      !!env[DEFAULT_TOKEN_VARIABLE]?.trim() && `${DEFAULT_TOKEN_VARIABLE} is set`,
+      set(DEFAULT_TOKEN_VARIABLE),
+    ],
     [
       'azure-workload-identity',
       !!env.AZURE_FEDERATED_TOKEN_FILE?.trim() &&
         'AZURE_FEDERATED_TOKEN_FILE is set (Azure Workload Identity)',
+      set('AZURE_FEDERATED_TOKEN_FILE'),
     ],
     [
       'kubernetes',
       !!env.KUBERNETES_SERVICE_HOST &&
-        existsSync(join(saDir, 'token')) &&
-        `KUBERNETES_SERVICE_HOST is set and ${join(saDir, 'token')} exists`,
+        existsSync(saToken) &&
+        `KUBERNETES_SERVICE_HOST is set and ${saToken} exists`,
+      `${set('KUBERNETES_SERVICE_HOST')} and the file ${saToken} (${existsSync(saToken) ? 'present' : 'missing'})`,
     ],
   ];
   for (const [name, reason] of candidates) {
@@ -256,5 +294,10 @@ export function chooseIdTokenSource(settings: TokenSourceSettings): ChosenSource
     );
   throw new LoginError('ID_TOKEN_UNAVAILABLE', 'Failed to find an ID token: no token source was detected', {
     hint: `Name one with --token-source (${TOKEN_SOURCE_NAMES.slice(1).join(', ')}), or pass --token-env or --token-file.${clues.length ? ` ${clues.join(' ')}` : ''}`,
+    evidence: [
+      'Looked for, source by source:',
+      ...candidates.map(([name, , lookedFor]) => `  ${name}: ${lookedFor}`),
+      '  kubernetes-token-request, gcp-metadata: only when named with --token-source',
+    ],
   });
 }
