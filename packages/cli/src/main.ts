@@ -212,6 +212,8 @@ async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv): Promise<n
             `The token expires at ${expiresAt.toISOString()} (in ${describeDuration(left)}); for longer commands use exec.`,
           );
         }
+        // Printed raw: every token a reader accepts is token-shaped (letters, digits, `.~+/=-_`),
+        // so it can start no runner command, carry no terminal escape and break out of no quoting.
         if (inv.command === 'env') {
           process.stdout.write(formatVariables(tokenVariables(result), inv.format));
         } else if (inv.json) {
