@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import {
   neutraliseRunnerCommands,
   printableLine,
   SecretRegistry,
+  writePrivateFile,
 } from '@databricks-oidc-login/core';
 import * as tl from 'azure-pipelines-task-lib/task.js';
 import { readTaskInputs, TASK_INPUT_NAMES, type TaskInputs } from './inputs.ts';
@@ -45,8 +46,8 @@ function writeConfigFile(result: LoginResult): string {
     'auth_type = pat',
   ];
   if (result.accountId) lines.push(`account_id = ${result.accountId}`);
-  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600); // in case the file existed with other permissions
+  // Created exclusively, never through a planted symlink, 0600 through its descriptor.
+  writePrivateFile(path, `${lines.join('\n')}\n`);
   return path;
 }
 

@@ -1,4 +1,4 @@
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import {
   describeDuration,
   describeFailure,
@@ -9,6 +9,7 @@ import {
   neutraliseRunnerCommands,
   RELEASE_VERSION,
   redactingLogger,
+  replaceWithPrivateFile,
   SecretRegistry,
   setUpWorkloadLogin,
   type WorkloadLogin,
@@ -129,9 +130,9 @@ async function serve(
   });
   if (inv.urlFile) {
     try {
-      rmSync(inv.urlFile, { force: true });
-      writeFileSync(inv.urlFile, `${server.url}\n`, { mode: 0o600, flag: 'wx' });
-      chmodSync(inv.urlFile, 0o600);
+      // Never by path: in a folder without the sticky bit (an emptyDir) another user could swap
+      // the file for a symlink between our write and a chmod.
+      replaceWithPrivateFile(inv.urlFile, `${server.url}\n`);
     } catch (error) {
       await server.close();
       throw new LoginError(

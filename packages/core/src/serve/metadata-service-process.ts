@@ -16,7 +16,7 @@ import {
 import { HttpClient } from '../net/http.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
-import { createPrivateFile } from './service-log.ts';
+import { createPrivateFile } from './private-file.ts';
 import { TokenProvider } from './token-provider.ts';
 
 /** The serialisable settings a login step hands its metadata service. */
