@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Credential } from '../exchange/credential.ts';
 import { describeFailure, LoginError } from '../explain/errors.ts';
 import { type Logger, redactingLogger } from '../explain/logger.ts';
+import { neutraliseRunnerCommands } from '../explain/printable.ts';
 import { SecretRegistry } from '../explain/redaction.ts';
 import {
   httpForOneLogin,
@@ -221,11 +222,14 @@ async function probe(url: string, host: string): Promise<void> {
   }
 }
 
-/** Log lines go to stdout, which the launching step pointed at the private log file. */
+/**
+ * Log lines go to stdout, which the launching step pointed at the private log file. They carry
+ * server text and the post step shows them, so they are neutralised here too, not only there.
+ */
 function outputLogger(debug: boolean): Logger {
   const write = (level: string, message: string) => {
     try {
-      writeSync(1, `${new Date().toISOString()} ${level} ${message}\n`);
+      writeSync(1, `${new Date().toISOString()} ${level} ${neutraliseRunnerCommands(message)}\n`);
     } catch {
       // Logging must never take the service down.
     }
