@@ -20,7 +20,7 @@ import {
   type GooglePlan,
   planGoogleLogin,
 } from './exchange/google.ts';
-import { basicCredential, requestClientCredentialsToken } from './exchange/m2m.ts';
+import { basicCredential, formEncoded, requestClientCredentialsToken } from './exchange/m2m.ts';
 import { verifyPersonalAccessToken } from './exchange/pat.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
@@ -366,7 +366,10 @@ export async function obtainClientCredentialsToken(
   http: HttpClient,
 ): Promise<Credential> {
   const clientId = plan.clientId ?? '';
-  // A server that echoes the Authorization header must not get the secret printed, even encoded.
+  // A server that echoes the Authorization header, raw or decoded, must not get the secret
+  // printed in any of its forms: raw, form-encoded (inside Basic) or base64.
+  context.secrets.register(clientSecret);
+  context.secrets.register(formEncoded(clientSecret));
   context.secrets.register(basicCredential(clientId, clientSecret));
   context.log.info(
     `Requesting a token with OAuth M2M at ${databricksTokenEndpoint(plan.host, plan.accountId)} (client_credentials, service principal ${clientId})`,
