@@ -403,6 +403,35 @@ describe('databricks-oidc-login --provider google (issue 13)', () => {
     expectNoGoogleTokenOnStderr(wrong);
   });
 
+  it('an expired Google ID token from IAM Credentials is TOKEN_EXPIRED, not printed (issue 19)', async () => {
+    const g = googleCloud();
+    g.iam.idTokenLifetimeSeconds = -3600;
+    const run = await runCli(['token', '--no-verify', ...googleFlags()], await googleJob());
+    expectFailed(run);
+    expect(run.stderr).toContain('[TOKEN_EXPIRED]');
+    expect(run.stderr).toContain('generateIdToken');
+    expectNoGoogleTokenOnStderr(run);
+  });
+
+  it('a Google STS or IAM answer whose token is not token-shaped is RESPONSE_MALFORMED (issue 19)', async () => {
+    const g = googleCloud();
+    g.sts.inject({ path: '/v1/token', status: 200, body: JSON.stringify({ access_token: "ya29.'$(id)'" }) });
+    const sts = await runCli(['token', '--no-verify', ...googleFlags()], await googleJob());
+    expectFailed(sts);
+    expect(sts.stderr).toContain('[RESPONSE_MALFORMED]');
+    expect(sts.stderr).toContain('with an access_token that is not a token');
+    const idTokenPath = `/v1/projects/-/serviceAccounts/${SERVICE_ACCOUNT}:generateIdToken`;
+    g.iam.inject({
+      path: idTokenPath,
+      status: 200,
+      body: JSON.stringify({ token: '##vso[task.complete]x' }),
+    });
+    const iam = await runCli(['token', '--no-verify', ...googleFlags()], await googleJob());
+    expectFailed(iam);
+    expect(iam.stderr).toContain('[RESPONSE_MALFORMED]');
+    expect(iam.stderr).not.toContain('##vso[');
+  });
+
   it('exec: the real SDK in the child sees the service account', async () => {
     const g = googleCloud();
     const run = await runCli(['exec', ...googleFlags(), '--', process.execPath, SDK_ME], await googleJob());

@@ -135,6 +135,24 @@ describe('Kubernetes TokenRequest over HTTPS, verified with the pod ca.crt', () 
     expect(forbidden.stderr + missing.stderr).not.toMatch(JWT_SHAPE);
   });
 
+  it('a namespace file that is not a DNS-1123 label is one clear error before any request (issue 19)', async () => {
+    const before = api.requests.length;
+    for (const namespace of [
+      'kube-system/serviceaccounts/cluster-admin-sa/token?x=',
+      'Data-Jobs',
+      '../x',
+      'a'.repeat(64),
+    ]) {
+      writeFileSync(join(saDir.path, 'namespace'), namespace);
+      const run = await runCli(tokenRequest('databricks-deployer'), podEnv());
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('[INPUT_INVALID]');
+      expect(run.stderr).toContain('is not a Kubernetes namespace (a DNS-1123 label)');
+    }
+    expect(api.requests).toHaveLength(before);
+  });
+
   it('a wrong CA fails before any token request', async () => {
     writeFileSync(join(saDir.path, 'ca.crt'), otherCa.caCert);
     const before = api.requests.length;

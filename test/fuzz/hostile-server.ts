@@ -36,6 +36,25 @@ function redactionStress(rand: () => number): string {
   return unit.repeat(Math.ceil((200_000 + Math.floor(rand() * 600_000)) / unit.length));
 }
 
+/**
+ * Access tokens that, printed raw, would forge a runner command, drive a terminal or break out of
+ * the quoting of an `env` format. Readers must refuse every one (the token-shape rule).
+ */
+export const HOSTILE_TOKENS = [
+  `::stop-commands::${FORGED_MARKER}`,
+  `x\n::add-mask::${FORGED_MARKER}`,
+  `tok##vso[task.setvariable variable=${FORGED_MARKER}]x`,
+  `tok##[set-output name=${FORGED_MARKER}]x`,
+  'abc\u2019;ni(\u2018/tmp/pwned-ps\u2019);\u2019',
+  "abc';touch /tmp/pwned-sh;'",
+  'eyJx.$(touch /tmp/pwned-dotenv).sig',
+  'eyJx.`touch /tmp/pwned-tick`.sig',
+  '\u001b]52;c;ZXZpbA==\u0007tok',
+  '\u001b[2J\u009b31mtok',
+  '\u001b]8;;http://evil.example\u001b\\link',
+  'tok\\"quoted',
+];
+
 const STATUSES = [
   200, 200, 200, 201, 204, 301, 302, 400, 401, 403, 404, 405, 409, 418, 429, 500, 502, 503, 504, 599,
 ];
@@ -55,7 +74,7 @@ export function hostileReply(rand: () => number, request: RecordedRequest, allow
       ? Buffer.from(basic, 'base64').toString('utf8')
       : authorization.replace(/^Bearer /, ''));
   const status = pick(rand, STATUSES);
-  const kind = Math.floor(rand() * 19);
+  const kind = Math.floor(rand() * 20);
   switch (kind) {
     case 0:
       return { status, body: randomBytes(rand, Math.floor(rand() * 4096)) };
@@ -153,6 +172,14 @@ export function hostileReply(rand: () => number, request: RecordedRequest, allow
           access_token: pick(rand, ['eyJhbGciOiJub25lIn0.eyJleHAiOjF9.', 'opaque']),
           expires_in: pick(rand, [0.001, 0, -1, 1e-9]),
         },
+      };
+    case 18:
+      // A hostile token in every token field a reader might take (Databricks, Entra, Google).
+      return {
+        status: 200,
+        body: ((token) => ({ access_token: token, token, accessToken: token, expires_in: 3600 }))(
+          pick(rand, HOSTILE_TOKENS),
+        ),
       };
     default:
       return {

@@ -47,7 +47,10 @@ DATABRICKS_ACCOUNT_ID for account tokens) for the shell to export:
   eval "$(databricks-oidc-login env)"                                   # sh (default)
   databricks-oidc-login env --format powershell | Invoke-Expression     # PowerShell
   databricks-oidc-login env --format json                              # one JSON object
-The token lives as long as the ID token it came from; for long commands use exec.`,
+  databricks-oidc-login env --format dotenv > .env                     # docker --env-file, set -a; . .env
+dotenv values are unquoted, so docker --env-file and a shell read them alike; a value they would
+read differently is refused (use sh or json). The token lives as long as the ID token it came
+from; for long commands use exec.`,
   exec: `Usage: databricks-oidc-login exec [options] -- COMMAND [ARGS...]
 
 Logs in, serves the Databricks metadata-service protocol on 127.0.0.1 from this process, and runs

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import {
   neutraliseRunnerCommands,
   RELEASE_VERSION,
   redactingLogger,
+  replaceWithPrivateFile,
   SecretRegistry,
   setUpWorkloadLogin,
   type WorkloadLogin,
@@ -146,9 +147,9 @@ async function serve(
   });
   if (inv.urlFile) {
     try {
-      rmSync(inv.urlFile, { force: true });
-      writeFileSync(inv.urlFile, `${server.url}\n`, { mode: 0o600, flag: 'wx' });
-      chmodSync(inv.urlFile, 0o600);
+      // Never by path: in a folder without the sticky bit (an emptyDir) another user could swap
+      // the file for a symlink between our write and a chmod.
+      replaceWithPrivateFile(inv.urlFile, `${server.url}\n`);
     } catch (error) {
       await server.close();
       throw new LoginError(
@@ -230,6 +231,8 @@ async function runCommandLine(argv: string[], env: NodeJS.ProcessEnv): Promise<n
             `The token expires at ${expiresAt.toISOString()} (in ${describeDuration(left)}); for longer commands use exec.`,
           );
         }
+        // Printed raw: every token a reader accepts is token-shaped (letters, digits, `.~+/=-_`),
+        // so it can start no runner command, carry no terminal escape and break out of no quoting.
         if (inv.command === 'env') {
           const vars = tokenVariables(result);
           if (profile) {

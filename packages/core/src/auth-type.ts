@@ -1,3 +1,4 @@
+import { isTokenShaped } from './exchange/credential.ts';
 import { LoginError } from './explain/errors.ts';
 import type { Logger } from './explain/logger.ts';
 import { assertPrintable } from './net/host.ts';
@@ -86,7 +87,7 @@ export function chooseAuthMethod(request: AuthRequest, log: Logger): AuthChoice 
         },
       );
     }
-    return { method: 'pat', pat };
+    return { method: 'pat', pat: tokenShapedPat(names.pat, pat) };
   }
 
   // auto: OIDC whenever the job can get an ID token; a later OIDC failure never falls back.
@@ -113,7 +114,7 @@ export function chooseAuthMethod(request: AuthRequest, log: Logger): AuthChoice 
     log.warn(
       `${why}, so ${names.authType} auto falls back to the personal access token in ${names.pat}. ${enable}`,
     );
-    return { method: 'pat', pat };
+    return { method: 'pat', pat: tokenShapedPat(names.pat, pat) };
   }
   throw new LoginError(
     'CREDENTIALS_MISSING',
@@ -146,6 +147,21 @@ function readAuthType(name: string, raw: string | undefined): AuthType {
   throw new LoginError('INPUT_INVALID', `Failed to read input ${name}: "${value}" is not supported`, {
     hint: `Set ${name} to one of: ${AUTH_TYPES.join(', ')}.`,
   });
+}
+
+/**
+ * A PAT is exported and printed as it is, so it must have a token's shape like every other token
+ * (letters, digits, `. ~ + / = - _`); never echoed.
+ */
+function tokenShapedPat(name: string, pat: string): string {
+  if (isTokenShaped(pat)) return pat;
+  throw new LoginError(
+    'INPUT_INVALID',
+    `Failed to read input ${name}: it holds characters no personal access token has`,
+    {
+      hint: `Check the secret that ${name} comes from: a personal access token is letters, digits and - (dapi...), with no quotes, $, backticks or other punctuation.`,
+    },
+  );
 }
 
 /** A secret input, trimmed (pasted secrets often end in a newline); never echoed. */

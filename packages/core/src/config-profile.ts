@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoginError } from './explain/errors.ts';
 import { hasControlCharacters, quoteInput } from './explain/printable.ts';
 import type { LoginResult } from './login.ts';
-import { createPrivateFile } from './serve/service-log.ts';
+import { writePrivateFile } from './serve/private-file.ts';
 
 /**
  * What every later step learns about the host, whatever the mode: the bare origin, and the
@@ -77,11 +76,6 @@ export function writeConfigProfile(
   credential: ProfileCredential,
 ): string {
   const path = join(directory, `databricks-oidc-login-${randomBytes(6).toString('hex')}.databrickscfg`);
-  const fd = createPrivateFile(path);
-  try {
-    writeSync(fd, configProfileText(profile, result, credential));
-  } finally {
-    closeSync(fd);
-  }
+  writePrivateFile(path, configProfileText(profile, result, credential));
   return path;
 }

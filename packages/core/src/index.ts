@@ -134,7 +134,8 @@ export {
   type RunningMetadataService,
   serveMetadataService,
 } from './serve/metadata-service-process.ts';
-export { createPrivateFile, takeServiceLog } from './serve/service-log.ts';
+export { createPrivateFile, replaceWithPrivateFile, writePrivateFile } from './serve/private-file.ts';
+export { takeServiceLog } from './serve/service-log.ts';
 export {
   isProcessAlive,
   type StopOutcome,

@@ -21,7 +21,7 @@ import {
   type GooglePlan,
   planGoogleLogin,
 } from './exchange/google.ts';
-import { basicCredential, requestClientCredentialsToken } from './exchange/m2m.ts';
+import { basicCredential, formEncoded, requestClientCredentialsToken } from './exchange/m2m.ts';
 import { verifyPersonalAccessToken } from './exchange/pat.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
@@ -491,7 +491,10 @@ export async function obtainClientCredentialsToken(
   http: HttpClient,
 ): Promise<Credential> {
   const clientId = plan.clientId ?? '';
-  // A server that echoes the Authorization header must not get the secret printed, even encoded.
+  // A server that echoes the Authorization header, raw or decoded, must not get the secret
+  // printed in any of its forms: raw, form-encoded (inside Basic) or base64.
+  context.secrets.register(clientSecret);
+  context.secrets.register(formEncoded(clientSecret));
   context.secrets.register(basicCredential(clientId, clientSecret));
   const tokenEndpoint = m2mTokenEndpoint(plan);
   context.log.info(

@@ -36,11 +36,17 @@ function escapeHtml(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-/** A short table for the job summary: never a token. */
-async function writeSummary(result: LoginResult): Promise<void> {
+/**
+ * A short table for the job summary: never a token. The file lands on disk and in the run's page,
+ * so server text (the principal) passes the secret registry and the neutraliser like a log line.
+ */
+async function writeSummary(result: LoginResult, secrets: SecretRegistry): Promise<void> {
   const path = process.env.GITHUB_STEP_SUMMARY;
   if (!path) return;
-  const row = (name: string, value: string) => [{ data: name, header: true }, escapeHtml(value)];
+  const row = (name: string, value: string) => [
+    { data: name, header: true },
+    escapeHtml(safe(secrets.redact(value))),
+  ];
   const html = core.summary
     .addHeading('Databricks OIDC login', 3)
     .addTable([
@@ -224,7 +230,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
           `(in ${describeDuration(left)}). For longer steps (bundle deploy, bundle run, Terraform) use mode: refresh.`,
       );
     }
-    await writeSummary(result).catch((error: unknown) =>
+    await writeSummary(result, secrets).catch((error: unknown) =>
       core.debug(safe(`No job summary: ${secrets.redact(String(error))}`)),
     );
   } catch (error) {

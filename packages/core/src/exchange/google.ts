@@ -11,7 +11,7 @@ import type { SecretRegistry } from '../explain/redaction.ts';
 import { answerBegins, excerpt } from '../explain/server-answer.ts';
 import { assertPrintable, normalizeHost } from '../net/host.ts';
 import { type HttpClient, type HttpResponse, parseJsonObject } from '../net/http.ts';
-import type { Credential } from './credential.ts';
+import { assertUsableLifetime, type Credential, isTokenShaped, malformedTokenAnswer } from './credential.ts';
 
 export const DEFAULT_GOOGLE_STS_URL = 'https://sts.googleapis.com/v1/token';
 export const DEFAULT_GOOGLE_IAM_CREDENTIALS_URL = 'https://iamcredentials.googleapis.com';
@@ -139,14 +139,12 @@ function googleSays(response: HttpResponse): { text: string; reason: string | un
   };
 }
 
+const GOOGLE_MALFORMED_HINT =
+  "Check GOOGLE_STS_URL and GOOGLE_IAM_CREDENTIALS_URL (unset means Google's own) and that no proxy rewrites the answer.";
+
+/** A missing or non-token-shaped field of a Google answer (see isTokenShaped). */
 function malformed(step: string, where: string, response: HttpResponse, field: string): LoginError {
-  return new LoginError(
-    'RESPONSE_MALFORMED',
-    `Failed to ${step}: ${where} answered HTTP ${response.status} without ${field}`,
-    {
-      hint: `Check GOOGLE_STS_URL and GOOGLE_IAM_CREDENTIALS_URL (unset means Google's own) and that no proxy rewrites the answer. The answer began: ${answerBegins(response)}`,
-    },
-  );
+  return malformedTokenAnswer(step, where, response, field, GOOGLE_MALFORMED_HINT);
 }
 
 function serverError(step: string, where: string, response: HttpResponse): LoginError {
@@ -179,8 +177,7 @@ async function exchangeAtSts(http: HttpClient, idToken: string, attempt: GoogleA
   });
   if (response.status === 200) {
     const token = parseJsonObject(response.body)?.access_token;
-    if (typeof token !== 'string' || token === '' || /\s/.test(token))
-      throw malformed(step, plan.stsUrl, response, 'an access_token');
+    if (!isTokenShaped(token)) throw malformed(step, plan.stsUrl, response, 'access_token');
     return token;
   }
   if (response.status >= 400 && response.status < 500) {
@@ -255,17 +252,29 @@ export async function exchangeWithGoogle(
   );
   const token = id.answer.token;
   const step = 'get a Google ID token from IAM Credentials';
-  if (typeof token !== 'string' || token === '' || /\s/.test(token))
-    throw malformed(step, id.url, id.response, 'a token');
+  if (!isTokenShaped(token)) throw malformed(step, id.url, id.response, 'token');
   secrets.register(token);
   let exp: unknown;
   try {
     exp = decodeJwt(token).exp;
   } catch {
-    throw malformed(step, id.url, id.response, 'a JWT');
+    throw new LoginError(
+      'RESPONSE_MALFORMED',
+      `Failed to ${step}: ${id.url} answered HTTP ${id.response.status} with a token that is not a JWT`,
+      { hint: `${GOOGLE_MALFORMED_HINT} The answer began: ${answerBegins(id.response)}` },
+    );
   }
   // Without a usable expiry, assume the shortest lifetime we could meet, so refreshes come early.
-  const expiresAt = new Date(typeof exp === 'number' ? exp * 1000 : Date.now() + 300_000);
+  const now = Date.now();
+  const expiresAt = new Date(typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : now + 300_000);
+  // An expired ID token would be served, and re-minted on every client request: refuse it here.
+  assertUsableLifetime(
+    expiresAt.getTime(),
+    now,
+    step,
+    id.url,
+    `its exp claim says ${expiresAt.toISOString()}`,
+  );
 
   let accessToken: Credential | undefined;
   if (plan.accessToken) {
@@ -277,20 +286,20 @@ export async function exchangeWithGoogle(
       attempt,
     );
     const value = access.answer.accessToken;
-    if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
-      throw malformed(
-        'get a Google access token from IAM Credentials',
-        access.url,
-        access.response,
-        'an accessToken',
-      );
-    }
+    const accessStep = 'get a Google access token from IAM Credentials';
+    if (!isTokenShaped(value)) throw malformed(accessStep, access.url, access.response, 'accessToken');
     secrets.register(value);
     const expireTime = Date.parse(String(access.answer.expireTime ?? ''));
-    accessToken = {
-      token: value,
-      expiresAt: new Date(Number.isNaN(expireTime) ? Date.now() + 3_600_000 : expireTime),
-    };
+    const accessNow = Date.now();
+    const accessExpiry = Number.isNaN(expireTime) ? accessNow + 3_600_000 : expireTime;
+    assertUsableLifetime(
+      accessExpiry,
+      accessNow,
+      accessStep,
+      access.url,
+      `expireTime is ${new Date(accessExpiry).toISOString()}`,
+    );
+    accessToken = { token: value, expiresAt: new Date(accessExpiry) };
   }
   return { idToken: { token, expiresAt }, accessToken };
 }

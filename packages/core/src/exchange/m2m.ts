@@ -15,12 +15,19 @@ export interface ClientCredentials {
 }
 
 /**
+ * A value as application/x-www-form-urlencoded writes it (RFC 6749 2.3.1). The form of the secret
+ * is as secret as the secret: a server that echoes the decoded Basic header shows this one.
+ */
+export function formEncoded(value: string): string {
+  return new URLSearchParams({ v: value }).toString().slice(2);
+}
+
+/**
  * The HTTP Basic credential: base64 of client_id:client_secret, each part form-encoded first
  * (RFC 6749 2.3.1). It is as secret as the secret: register it before sending it.
  */
 export function basicCredential(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
-  return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+  return Buffer.from(`${formEncoded(clientId)}:${formEncoded(clientSecret)}`).toString('base64');
 }
 
 /**

@@ -24,6 +24,8 @@ const CONTEXT_CLAIMS = [
   'repository_owner_id',
 ] as const;
 
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 /**
  * Decodes an ID token. We are not its audience, so we never verify it; Databricks or Entra
  * will. Anything that is not a JWT fails here, before it is sent anywhere.
@@ -32,6 +34,8 @@ export function decodeIdToken(jwt: string, source: string): IdTokenClaims {
   let payload: JWTPayload;
   let alg: string | undefined;
   try {
+    // Base64url parts and dots only: an ID token may become the bearer token that is printed.
+    if (!JWT_SHAPE.test(jwt)) throw new Error('not a JWT');
     payload = decodeJwt(jwt);
     alg = decodeProtectedHeader(jwt).alg;
   } catch {

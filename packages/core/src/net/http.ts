@@ -142,7 +142,7 @@ export class HttpClient {
         delayMs = parseRetryAfter(response.headers['retry-after'], s.now()) ?? this.#backoff(attempt);
         if (!this.#hasTimeFor(delayMs)) return response;
       } catch (error) {
-        if (!(error instanceof AttemptFailure)) throw error;
+        if (!(error instanceof AttemptFailure)) throw asRequestRefusal(error, request, where);
         // A kept-alive socket the server closed meanwhile: one immediate new connection, not an attempt.
         if (error.kind === 'stale' && !reopened) {
           reopened = true;
@@ -279,6 +279,32 @@ export class HttpClient {
       req.end(request.body);
     });
   }
+}
+
+/** Node's refusals to send a header or URL it considers invalid: no request left the runner. */
+const UNSENDABLE = new Set([
+  'ERR_INVALID_CHAR',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_UNESCAPED_CHARACTERS',
+  'ERR_INVALID_URL',
+]);
+
+/**
+ * Turns Node's "Invalid character in header content" and the like into the one error type, so
+ * no raw Node message reaches a user. Tokens are token-shaped by the time they are sent, so this
+ * is what is left: a setting or a value that holds characters HTTP cannot carry.
+ */
+function asRequestRefusal(error: unknown, request: HttpRequest, where: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof LoginError || !code || !UNSENDABLE.has(code)) return error;
+  return new LoginError(
+    'INPUT_INVALID',
+    `Failed to ${request.step}: the request to ${where} was not sent, because a header or the URL holds characters HTTP does not allow (${code})`,
+    {
+      hint: 'Check the settings of this step for quotes, spaces, control or non-ASCII characters (host, IDs, tokens and secrets are plain ASCII), and that no earlier step handed it a garbled value.',
+    },
+  );
 }
 
 /** Which failures another attempt may cure. */

@@ -3,15 +3,20 @@
 //   curl -H "Authorization: Bearer $(databricks-oidc-token)" "$DATABRICKS_HOST/api/2.0/..."
 // stdout carries the token and nothing else; errors go to stderr with exit code 1.
 import { describeFailure } from '../explain/errors.ts';
+import { neutraliseRunnerCommands } from '../explain/printable.ts';
 import { redactCredentialShapes } from '../explain/redaction.ts';
 import { requestMetadataToken } from './metadata-client.ts';
 
 requestMetadataToken(process.env.DATABRICKS_METADATA_SERVICE_URL, process.env.DATABRICKS_HOST).then(
   ({ accessToken }) => {
+    // Raw is safe: requestMetadataToken takes only a token-shaped value (no quote, `::`, `##`, escape).
     process.stdout.write(`${accessToken}\n`);
   },
   (error: unknown) => {
-    process.stderr.write(`databricks-oidc-token: ${redactCredentialShapes(describeFailure(error))}\n`);
+    // `$(databricks-oidc-token)` captures stdout only: stderr is in the job log, where the runner
+    // reads commands, and it carries the service's (or a port squatter's) words.
+    const message = neutraliseRunnerCommands(redactCredentialShapes(describeFailure(error)));
+    process.stderr.write(`databricks-oidc-token: ${message}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,5 +1,7 @@
 import { request } from 'node:http';
+import { isTokenShaped } from '../exchange/credential.ts';
 import { LoginError } from '../explain/errors.ts';
+import { excerpt } from '../explain/server-answer.ts';
 import { parseJsonObject } from '../net/http.ts';
 
 const HINT =
@@ -56,14 +58,21 @@ export function requestMetadataToken(
         res.on('end', () => {
           const answer = parseJsonObject(body);
           const token = answer?.access_token;
-          if (res.statusCode === 200 && typeof token === 'string' && token !== '') {
+          // Whoever answers on the port (after the service stopped, another local user could) gets
+          // its token printed raw only if it has a token's shape.
+          if (res.statusCode === 200 && isTokenShaped(token)) {
             resolve({ accessToken: token, expiresAt: new Date(Number(answer?.expires_on) * 1000) });
             return;
           }
-          const said = typeof answer?.error_description === 'string' ? `: ${answer.error_description}` : '';
+          const said =
+            typeof answer?.error_description === 'string'
+              ? `: ${excerpt(answer.error_description, 500)}`
+              : res.statusCode === 200
+                ? ' without a usable access_token'
+                : '';
           reject(
             failed(
-              `it answered HTTP ${res.statusCode}${said.slice(0, 500)}`,
+              `it answered HTTP ${res.statusCode}${said}`,
               res.statusCode === 403
                 ? 'DATABRICKS_HOST must name the host the login step used (letter case, :443 and a trailing slash do not matter).'
                 : "The reason above says what failed upstream; the service retries by itself, so try again shortly. The login step's post step shows the service log.",

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { describeFailure } from '../explain/errors.ts';
 import type { Logger } from '../explain/logger.ts';
+import { neutraliseRunnerCommands } from '../explain/printable.ts';
 import type { SecretRegistry } from '../explain/redaction.ts';
 import { normalizeHost } from '../net/host.ts';
 import type { TokenProvider } from './token-provider.ts';
@@ -128,7 +129,10 @@ export async function startMetadataServer(options: MetadataServerOptions): Promi
         expires_on: Math.floor(credential.expiresAt.getTime() / 1000),
       });
     } catch (error) {
-      const cause = secrets.redact(describeFailure(error)).split('\n')[0] ?? 'refresh failed';
+      // SDK clients and databricks-oidc-token print this reason: it must forge no runner command.
+      const cause = neutraliseRunnerCommands(
+        secrets.redact(describeFailure(error)).split('\n')[0] ?? 'refresh failed',
+      );
       const retry =
         provider.retryInMs > 0 ? ` (next attempt in ${Math.ceil(provider.retryInMs / 1000)} s)` : '';
       const reason = `no usable token: the last refresh failed${retry}: ${cause}`;

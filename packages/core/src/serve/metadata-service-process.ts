@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Credential } from '../exchange/credential.ts';
 import { describeFailure, LoginError } from '../explain/errors.ts';
 import { type Logger, redactingLogger } from '../explain/logger.ts';
+import { neutraliseRunnerCommands } from '../explain/printable.ts';
 import { SecretRegistry } from '../explain/redaction.ts';
 import {
   httpForOneLogin,
@@ -18,7 +19,7 @@ import type { HostMetadata } from '../net/host-metadata.ts';
 import { HttpClient } from '../net/http.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
-import { createPrivateFile } from './service-log.ts';
+import { createPrivateFile } from './private-file.ts';
 import { TokenProvider } from './token-provider.ts';
 
 /** The serialisable settings a login step hands its metadata service. */
@@ -227,11 +228,14 @@ async function probe(url: string, host: string): Promise<void> {
   }
 }
 
-/** Log lines go to stdout, which the launching step pointed at the private log file. */
+/**
+ * Log lines go to stdout, which the launching step pointed at the private log file. They carry
+ * server text and the post step shows them, so they are neutralised here too, not only there.
+ */
 function outputLogger(debug: boolean): Logger {
   const write = (level: string, message: string) => {
     try {
-      writeSync(1, `${new Date().toISOString()} ${level} ${message}\n`);
+      writeSync(1, `${new Date().toISOString()} ${level} ${neutraliseRunnerCommands(message)}\n`);
     } catch {
       // Logging must never take the service down.
     }

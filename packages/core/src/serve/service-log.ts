@@ -1,19 +1,5 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, rmSync } from 'node:fs';
-
-/** O_NOFOLLOW where the platform has it (not on Windows). */
-const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
-
-/**
- * Creates a file only this user can read, and only if nothing (no file, no symlink) is at
- * `path` yet: a planted symlink cannot redirect what we write. Returns its descriptor.
- */
-export function createPrivateFile(path: string): number {
-  return openSync(
-    path,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | NO_FOLLOW,
-    0o600,
-  );
-}
+import { NO_FOLLOW } from './private-file.ts';
 
 const MAX_LOG_SHOWN = 256 * 1024;
 

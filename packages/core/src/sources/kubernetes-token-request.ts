@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoginError } from '../explain/errors.ts';
+import { quoteInput } from '../explain/printable.ts';
 import { excerpt } from '../explain/server-answer.ts';
 import { assertPrintable } from '../net/host.ts';
 import { parseJsonObject } from '../net/http.ts';
@@ -12,6 +13,8 @@ const REQUESTED_SECONDS = 3600;
 const TLS_FAILURE =
   /\b(?:UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_[A-Z_]+|ERR_TLS_CERT_ALTNAME_INVALID)\b/;
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** A namespace is a DNS-1123 label: it goes into the request path, so nothing else may pass. */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface KubernetesTokenRequestOptions {
   /** `NAMESPACE/NAME`, or `NAME` for the pod's own namespace. */
@@ -34,6 +37,19 @@ async function readSetting(dir: string, file: string, why: string): Promise<stri
   });
 }
 
+/** The pod's namespace file, checked before it becomes part of a URL. */
+function podNamespace(dir: string, value: string): string {
+  if (NAMESPACE.test(value)) return value;
+  const path = join(dir, 'namespace');
+  throw new LoginError(
+    'INPUT_INVALID',
+    `Failed to read ${path}: ${quoteInput(value)} is not a Kubernetes namespace (a DNS-1123 label)`,
+    {
+      hint: `A namespace is at most 63 lowercase letters, digits and -. Check what wrote ${path}, point --k8s-sa-dir at the pod's service-account folder, or name the namespace: --k8s-service-account NAMESPACE/NAME.`,
+    },
+  );
+}
+
 function invalidServiceAccount(value: string): LoginError {
   return new LoginError(
     'INPUT_INVALID',
@@ -54,6 +70,7 @@ export function kubernetesTokenRequestIdTokenSource(options: KubernetesTokenRequ
   assertPrintable('k8s-service-account', raw);
   const parts = raw.split('/');
   if (parts.length > 2 || parts.some((p) => !NAME.test(p))) throw invalidServiceAccount(raw);
+  if (parts.length === 2 && !NAMESPACE.test(parts[0] as string)) throw invalidServiceAccount(raw);
   const host = env.KUBERNETES_SERVICE_HOST?.trim();
   const port = env.KUBERNETES_SERVICE_PORT?.trim() || '443';
   if (!host) {
@@ -71,7 +88,7 @@ export function kubernetesTokenRequestIdTokenSource(options: KubernetesTokenRequ
       const namespace =
         parts.length === 2
           ? (parts[0] as string)
-          : await readSetting(dir, 'namespace', "the pod's namespace");
+          : podNamespace(dir, await readSetting(dir, 'namespace', "the pod's namespace"));
       const name = parts[parts.length - 1] as string;
       const podToken = await readSetting(dir, 'token', "the pod's own token authenticates the request");
       const ca = await readSetting(dir, 'ca.crt', 'it verifies the API server');
