@@ -53,10 +53,14 @@ The token lives as long as the ID token it came from; for long commands use exec
 Logs in, serves the Databricks metadata-service protocol on 127.0.0.1 from this process, and runs
 COMMAND with DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL
 and DATABRICKS_TOKEN (the first token) in its environment. The SDKs and the Databricks CLI ask the
-service for a fresh token whenever theirs is about to expire. SIGINT and SIGTERM are passed on;
-the service stops when COMMAND ends. Exits with COMMAND's code, 128+N when a signal N ended it,
-and 127 when it cannot be started.
-  databricks-oidc-login exec -- databricks bundle deploy`,
+service for a fresh token whenever theirs is about to expire. The service stops when COMMAND ends.
+Exits with COMMAND's code, 128+N when a signal N ended it, and 127 when it cannot be started.
+  databricks-oidc-login exec -- databricks bundle deploy
+
+Signals: SIGTERM is passed on once. In a terminal, Ctrl-C reaches COMMAND directly, once, and
+exec waits for it to finish; elsewhere (CI, a pod) SIGINT and SIGHUP sent to exec are passed on.
+On Windows, COMMAND is found through PATH and PATHEXT (npm runs npm.cmd, through cmd.exe) and
+Ctrl-C reaches it from the console; exec forwards nothing.`,
   serve: `Usage: databricks-oidc-login serve [--port N] [--url-file PATH] [options]
 
 Logs in and serves fresh tokens with the Databricks metadata-service protocol on 127.0.0.1 until
