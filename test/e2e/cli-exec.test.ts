@@ -271,4 +271,70 @@ describe('databricks-oidc-login exec', () => {
       }
     },
   );
+
+  it('gives the command none of the credentials it logged in with, unless --pass-env keeps one', async () => {
+    const token = await issuer.mint(AUDIENCE, 300);
+    const parent = env({
+      DATABRICKS_OIDC_TOKEN: token,
+      DATABRICKS_CLIENT_SECRET: 'parent-client-secret',
+      DATABRICKS_TOKEN: 'dapi-parent-pat',
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'parent-request-token',
+      ACTIONS_ID_TOKEN_REQUEST_URL: 'https://token.actions.example/x?a=1',
+      SYSTEM_ACCESSTOKEN: 'parent-job-token',
+      DATABRICKS_OIDC_TOKEN_FILEPATH: join(dir.path, 'nothing-here'),
+      CI_OTHER_ID_TOKEN: 'named-by-token-env',
+      KEEP_ME: 'an ordinary variable',
+    });
+    const print = `process.stdout.write(JSON.stringify(process.env))`;
+    // GitHub's request variables would be detected first: name the source.
+    const base = ['exec', '--token-source', 'gitlab'];
+    const seen = async (args: string[], extra: Record<string, string> = {}) => {
+      const run = await runCli([...base, ...args, '--', process.execPath, '-e', print], {
+        ...parent,
+        ...extra,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      return { env: JSON.parse(run.stdout) as Record<string, string>, stderr: run.stderr };
+    };
+
+    const plain = await seen([]);
+    for (const name of [
+      'DATABRICKS_CLIENT_SECRET',
+      'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+      'ACTIONS_ID_TOKEN_REQUEST_URL',
+      'SYSTEM_ACCESSTOKEN',
+      'DATABRICKS_OIDC_TOKEN',
+      'DATABRICKS_OIDC_TOKEN_FILEPATH',
+    ])
+      expect(plain.env, name).not.toHaveProperty(name);
+    expect(plain.env.DATABRICKS_TOKEN).toBe(emu.databricks.issuedTokens.at(-1));
+    expect(plain.env.KEEP_ME).toBe('an ordinary variable');
+    expect(plain.env.CI_OTHER_ID_TOKEN).toBe('named-by-token-env'); // not an input this time
+    expect(JSON.stringify(plain.env)).not.toContain(token);
+
+    // The --token-env variable is the ID token, and --pass-env keeps what is named.
+    const custom = await seen(
+      ['--pass-env', 'SYSTEM_ACCESSTOKEN', '--pass-env', 'ACTIONS_ID_TOKEN_REQUEST_URL'],
+      {
+        DATABRICKS_OIDC_TOKEN_ENV: 'CI_OTHER_ID_TOKEN',
+        CI_OTHER_ID_TOKEN: token,
+      },
+    );
+    expect(custom.env).not.toHaveProperty('CI_OTHER_ID_TOKEN');
+    expect(custom.env.SYSTEM_ACCESSTOKEN).toBe('parent-job-token');
+    expect(custom.env.ACTIONS_ID_TOKEN_REQUEST_URL).toBe('https://token.actions.example/x?a=1');
+    expect(custom.env).not.toHaveProperty('ACTIONS_ID_TOKEN_REQUEST_TOKEN');
+
+    // Keeping the parent's DATABRICKS_TOKEN, or a variable exec never drops, is no choice: say so.
+    const useless = await seen(['--pass-env', 'DATABRICKS_TOKEN', '--pass-env', 'KEEP_ME']);
+    expect(useless.env.DATABRICKS_TOKEN).not.toBe('dapi-parent-pat');
+    expect(useless.stderr).toContain(
+      'warning: --pass-env DATABRICKS_TOKEN: the command always gets the fresh token',
+    );
+    expect(useless.stderr).toContain('warning: --pass-env KEEP_ME: exec does not drop KEEP_ME');
+
+    const bad = await runCli([...base, '--pass-env', 'A=B', '--', 'true'], parent);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--pass-env "A=B" is not a variable name');
+  });
 });

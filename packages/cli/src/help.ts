@@ -48,7 +48,7 @@ DATABRICKS_ACCOUNT_ID for account tokens) for the shell to export:
   databricks-oidc-login env --format powershell | Invoke-Expression     # PowerShell
   databricks-oidc-login env --format json                              # one JSON object
 The token lives as long as the ID token it came from; for long commands use exec.`,
-  exec: `Usage: databricks-oidc-login exec [options] -- COMMAND [ARGS...]
+  exec: `Usage: databricks-oidc-login exec [--pass-env NAME]... [options] -- COMMAND [ARGS...]
 
 Logs in, serves the Databricks metadata-service protocol on 127.0.0.1 from this process, and runs
 COMMAND with DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL
@@ -56,6 +56,12 @@ and DATABRICKS_TOKEN (the first token) in its environment. The SDKs and the Data
 service for a fresh token whenever theirs is about to expire. The service stops when COMMAND ends.
 Exits with COMMAND's code, 128+N when a signal N ended it, and 127 when it cannot be started.
   databricks-oidc-login exec -- databricks bundle deploy
+
+COMMAND keeps the rest of the environment but not the credentials this tool logs in with:
+DATABRICKS_CLIENT_SECRET, the ID token (DATABRICKS_OIDC_TOKEN or the --token-env variable,
+CIRCLE_OIDC_TOKEN(_V2), BITBUCKET_STEP_OIDC_TOKEN, TFC_WORKLOAD_IDENTITY_TOKEN),
+DATABRICKS_OIDC_TOKEN_FILEPATH, ACTIONS_ID_TOKEN_REQUEST_TOKEN/_URL and SYSTEM_ACCESSTOKEN.
+--pass-env NAME (repeatable) keeps one of them. DATABRICKS_TOKEN is always the fresh token.
 
 Signals: SIGTERM is passed on once. In a terminal, Ctrl-C reaches COMMAND directly, once, and
 exec waits for it to finish; elsewhere (CI, a pod) SIGINT and SIGHUP sent to exec are passed on.

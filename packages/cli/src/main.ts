@@ -13,6 +13,7 @@ import {
   setUpWorkloadLogin,
   type WorkloadLogin,
 } from '@databricks-oidc-login/core';
+import { commandEnvironment, passEnvWarnings } from './child-environment.ts';
 import { explainIdToken } from './explain.ts';
 import { formatVariables, tokenVariables } from './exports.ts';
 import { helpText } from './help.ts';
@@ -79,18 +80,24 @@ async function exec(
   secrets: SecretRegistry,
   log: Logger,
 ): Promise<number> {
+  const drop = {
+    tokenEnv: inv.settings.tokenEnv?.trim() || process.env.DATABRICKS_OIDC_TOKEN_ENV?.trim(),
+    passEnv: inv.passEnv,
+  };
+  for (const warning of passEnvWarnings(drop)) log.warn(warning);
   const { result, server } = await loginAndServe({
     ...loginOptions(setup, secrets, log),
     maxLifetimeMs: FOREGROUND_LIFETIME_MS,
   });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const service: Record<string, string> = {
     DATABRICKS_HOST: result.host,
     DATABRICKS_AUTH_TYPE: 'metadata-service',
     DATABRICKS_METADATA_SERVICE_URL: server.url,
     DATABRICKS_TOKEN: result.credential.token,
   };
-  if (result.accountId) env.DATABRICKS_ACCOUNT_ID = result.accountId;
+  if (result.accountId) service.DATABRICKS_ACCOUNT_ID = result.accountId;
+  // Least privilege: the command gets a fresh token, not the secrets we logged in with.
+  const env = commandEnvironment(process.env, service, drop);
   log.info(
     `Running ${JSON.stringify(inv.commandLine[0])} with a token that stays fresh (DATABRICKS_AUTH_TYPE=metadata-service).`,
   );

@@ -20,7 +20,7 @@ export class UsageError extends Error {
   }
 }
 
-type OptionSpec = { type: 'string' | 'boolean'; short?: string };
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
 /** Options every command takes, named like the GitHub inputs (environment fallbacks in the core). */
 const COMMON: Record<string, OptionSpec> = {
@@ -47,7 +47,7 @@ const COMMON: Record<string, OptionSpec> = {
 
 const PER_COMMAND: Record<Command, Record<string, OptionSpec>> = {
   env: { format: { type: 'string' } },
-  exec: {},
+  exec: { 'pass-env': { type: 'string', multiple: true } },
   serve: { port: { type: 'string' }, 'url-file': { type: 'string' } },
   token: { json: { type: 'boolean' }, 'google-access-token': { type: 'boolean' } },
   explain: {},
@@ -71,6 +71,8 @@ export interface CliInvocation {
   urlFile: string | undefined;
   /** exec: the command and its arguments, after `--`. */
   commandLine: string[];
+  /** exec --pass-env: credential inputs the command keeps. */
+  passEnv: string[];
 }
 
 function oneOf<T extends string>(
@@ -101,7 +103,7 @@ export function parseCommandLine(argv: string[]): CliInvocation {
   const dashes = rest.indexOf('--');
   const own = dashes >= 0 ? rest.slice(0, dashes) : rest;
   const commandLine = dashes >= 0 ? rest.slice(dashes + 1) : [];
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -136,6 +138,12 @@ export function parseCommandLine(argv: string[]): CliInvocation {
     const v = values[name];
     return typeof v === 'string' ? v : undefined;
   };
+  const passEnv = (Array.isArray(values['pass-env']) ? values['pass-env'] : []).map(String);
+  for (const name of passEnv) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new UsageError(`--pass-env "${name}" is not a variable name`, command);
+    }
+  }
   let port: number | undefined;
   const rawPort = str('port');
   if (rawPort !== undefined) {
@@ -166,6 +174,7 @@ export function parseCommandLine(argv: string[]): CliInvocation {
     port,
     urlFile: str('url-file'),
     commandLine,
+    passEnv,
     settings: {
       host: str('host'),
       clientId: str('client-id'),
@@ -200,5 +209,6 @@ function empty(): CliInvocation {
     port: undefined,
     urlFile: undefined,
     commandLine: [],
+    passEnv: [],
   };
 }
