@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, win32 } from 'node:path';
 import { build, type OnResolveArgs, type OnResolveResult, type PluginBuild } from 'esbuild';
@@ -54,5 +55,41 @@ describe('the build script’s undici stub', () => {
       plugins: [stubUndici()],
     });
     expect(readFileSync(outfile, 'utf8')).toContain('undici is not bundled');
+  });
+});
+
+describe('the databricks-oidc-token wrappers', () => {
+  const wrapper = (name: string) => readFileSync(join(ROOT, 'dist', 'bin', name), 'utf8');
+
+  // No cmd.exe here: the .cmd is checked for the rules cmd.exe reads it by.
+  it('.cmd: CRLF lines, and a clear message with exit 127 before node is run, when node is missing', () => {
+    const text = wrapper('databricks-oidc-token.cmd');
+    expect(text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+    const lines = text.split('\r\n');
+    const check = lines.indexOf('where node >nul 2>nul');
+    const run = lines.findIndex((l) => l.startsWith('node "%~dp0databricks-oidc-token.cjs" %*'));
+    expect(check).toBeGreaterThan(0);
+    expect(run).toBeGreaterThan(check);
+    const block = lines.slice(check + 1, run).filter((l) => !l.startsWith('rem '));
+    expect(block[0]).toBe('if errorlevel 1 (');
+    expect(block[1]).toMatch(/^ {2}echo databricks-oidc-token: node is not on PATH; .* 1>&2$/);
+    // A ) inside the message would close the block early, and & | < > would be commands.
+    expect(block[1]?.replace(/ 1>&2$/, '')).not.toMatch(/[()&|<>^%]/);
+    expect(block.slice(2)).toEqual(['  exit /b 127', ')']);
+  });
+
+  it('sh: without node on PATH it says so and exits 127, under dash', () => {
+    const bin = mkdtempSync(join(scratch, 'bin-'));
+    symlinkSync(
+      execFileSync('sh', ['-c', 'command -v dirname'], { encoding: 'utf8' }).trim(),
+      join(bin, 'dirname'),
+    );
+    const dash = execFileSync('sh', ['-c', 'command -v dash'], { encoding: 'utf8' }).trim();
+    const run = spawnSync(dash, [join(ROOT, 'dist', 'bin', 'databricks-oidc-token')], {
+      env: { PATH: bin },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(127);
+    expect(run.stderr).toContain('databricks-oidc-token: node is not on PATH');
   });
 });
