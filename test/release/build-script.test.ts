@@ -78,18 +78,24 @@ describe('the databricks-oidc-token wrappers', () => {
     expect(block.slice(2)).toEqual(['  exit /b 127', ')']);
   });
 
-  it('sh: without node on PATH it says so and exits 127, under dash', () => {
-    const bin = mkdtempSync(join(scratch, 'bin-'));
-    symlinkSync(
-      execFileSync('sh', ['-c', 'command -v dirname'], { encoding: 'utf8' }).trim(),
-      join(bin, 'dirname'),
-    );
-    const dash = execFileSync('sh', ['-c', 'command -v dash'], { encoding: 'utf8' }).trim();
-    const run = spawnSync(dash, [join(ROOT, 'dist', 'bin', 'databricks-oidc-token')], {
-      env: { PATH: bin },
-      encoding: 'utf8',
-    });
-    expect(run.status).toBe(127);
-    expect(run.stderr).toContain('databricks-oidc-token: node is not on PATH');
-  });
+  it.runIf(process.platform !== 'win32')(
+    'sh: without node on PATH it says so and exits 127, under dash',
+    () => {
+      const bin = mkdtempSync(join(scratch, 'bin-'));
+      symlinkSync(
+        execFileSync('sh', ['-c', 'command -v dirname'], { encoding: 'utf8' }).trim(),
+        join(bin, 'dirname'),
+      );
+      // dash where it exists (Debian, Ubuntu), else the system's sh (macOS).
+      const dash = execFileSync('sh', ['-c', 'command -v dash || command -v sh'], {
+        encoding: 'utf8',
+      }).trim();
+      const run = spawnSync(dash, [join(ROOT, 'dist', 'bin', 'databricks-oidc-token')], {
+        env: { PATH: bin },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(127);
+      expect(run.stderr).toContain('databricks-oidc-token: node is not on PATH');
+    },
+  );
 });
