@@ -3,6 +3,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { stubUndici, unusedHttpClient } from './esbuild-plugins.mjs';
 import { releaseDefines } from './release-info.mjs';
 
 const node = {
@@ -13,15 +14,6 @@ const node = {
   logLevel: 'warning',
   // The version and repository slug, from the root package.json (scripts/release-info.mjs).
   define: releaseDefines,
-};
-
-const stubUndici = {
-  name: 'stub-undici',
-  setup(b) {
-    b.onResolve({ filter: /^undici$/ }, () => ({
-      path: new URL('./stubs/undici.mjs', import.meta.url).pathname,
-    }));
-  },
 };
 
 // `databricks-oidc-token` for later steps: a bundled node script, a POSIX shell wrapper (sh,
@@ -36,9 +28,17 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 exec node "$(dirname "$0")/databricks-oidc-token.cjs" "$@"
 `;
+// From a cmd step it must be run with `call`: a batch file started without it never returns.
 const TOKEN_COMMAND_CMD = [
   '@echo off',
   "rem databricks-oidc-token: prints a fresh Databricks access token from this job's local metadata service.",
+  'rem In cmd.exe scripts: call databricks-oidc-token',
+  'rem Self-hosted agents often have node only in their own folder: say so instead of "not recognized".',
+  'where node >nul 2>nul',
+  'if errorlevel 1 (',
+  '  echo databricks-oidc-token: node is not on PATH; install Node.js 20 or later, e.g. with actions/setup-node 1>&2',
+  '  exit /b 127',
+  ')',
   'rem %~dp0 is this folder, with its trailing backslash; the quotes keep spaces in the path.',
   'node "%~dp0databricks-oidc-token.cjs" %*',
   'exit /b %ERRORLEVEL%',
@@ -62,26 +62,7 @@ const tokenCommand = {
   outExtension: { '.js': '.cjs' },
   minify: true,
   legalComments: 'none',
-  plugins: [stubUndici],
-};
-
-// @actions/core imports @actions/http-client (and its proxy tunnel) for getIDToken, which we do
-// not call: declared free of side effects, it is dropped from the bundle instead of being loaded
-// on every start. The core's own HTTP layer loads only what a request needs.
-const unusedHttpClient = {
-  name: 'unused-http-client',
-  setup(b) {
-    b.onResolve({ filter: /^@actions\/http-client$/ }, async (args) => {
-      if (args.pluginData?.resolving) return undefined;
-      const resolved = await b.resolve(args.path, {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: { resolving: true },
-      });
-      return { ...resolved, sideEffects: false };
-    });
-  },
+  plugins: [stubUndici()],
 };
 
 await Promise.all([
@@ -101,7 +82,7 @@ await Promise.all([
     outExtension: { '.js': '.cjs' },
     minify: true,
     legalComments: 'none',
-    plugins: [stubUndici, unusedHttpClient],
+    plugins: [stubUndici(), unusedHttpClient],
   }),
   // The Azure DevOps task: the only bundle that contains azure-pipelines-task-lib.
   build({
@@ -115,7 +96,7 @@ await Promise.all([
     format: 'cjs',
     minify: true,
     legalComments: 'none',
-    plugins: [stubUndici],
+    plugins: [stubUndici()],
   }),
   build({
     ...node,
@@ -139,7 +120,7 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   minify: true,
   legalComments: 'none',
-  plugins: [stubUndici],
+  plugins: [stubUndici()],
 });
 chmodSync(CLI_BUNDLE, 0o755);
 

@@ -12,6 +12,7 @@ import {
   type TaskRun,
 } from './azure-devops-agent.ts';
 import { runActionStep, runSdkMe, type StepRun } from './github-runner.ts';
+import { processFile } from './process-info.ts';
 
 // auth-type auto/oidc/m2m/pat, from the built bundles: the GitHub Action and the Azure DevOps task.
 
@@ -327,9 +328,10 @@ describe('GitHub Action: OAuth M2M in mode refresh', () => {
     expect(run.errors).toEqual([]);
     expect(run.outputs['auth-type']).toBe('m2m');
     expect(isProcessAlive(pid)).toBe(true);
-    // Not in the service's command line nor its environment (the step's INPUT_CLIENT-SECRET is dropped).
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(CLIENT_SECRET);
-    expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(CLIENT_SECRET);
+    // Not in the service's command line nor its environment (the step's INPUT_CLIENT-SECRET is
+    // dropped); readable on Linux only (process-info.ts).
+    for (const file of ['cmdline', 'environ'] as const)
+      expect(processFile(pid, file) ?? '').not.toContain(CLIENT_SECRET);
 
     const url = run.exportedEnv.DATABRICKS_METADATA_SERVICE_URL ?? '';
     const headers = { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url };
@@ -477,7 +479,7 @@ describe('DatabricksOidcLogin@1: authType', () => {
     const pid = Number(run.taskVariables.metadataServicePid);
     if (pid) started.push(pid);
     expect(run.result?.status).toBe('Succeeded');
-    expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(CLIENT_SECRET);
+    expect(processFile(pid, 'environ') ?? '').not.toContain(CLIENT_SECRET);
     const variables = plainVariables(run);
     const url = variables.DATABRICKS_METADATA_SERVICE_URL ?? '';
     const headers = { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': emu.databricks.url };

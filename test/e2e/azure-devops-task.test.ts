@@ -15,6 +15,7 @@ import {
   type TaskRun,
 } from './azure-devops-agent.ts';
 import { runSdkMe } from './github-runner.ts';
+import { processFile } from './process-info.ts';
 
 let emu: Emulators;
 let temp: string;
@@ -207,8 +208,8 @@ describe('DatabricksOidcLogin@1, default inputs (mode refresh)', () => {
     expect(maskedBeforeUse(run, first)).toBe(true);
     expect(run.prependedPaths).toEqual([join(TASK_DIR, 'bin')]);
     expect(isProcessAlive(pid)).toBe(true);
-    // The service's environment holds no job token: it came over IPC.
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    // The service's environment holds no job token: it came over IPC (Linux only, process-info.ts).
+    const environ = processFile(pid, 'environ') ?? '';
     expect(environ).not.toContain(emu.azureDevOps.jobAccessToken);
     expect(environ).not.toMatch(/ENDPOINT_AUTH|SYSTEM_ACCESSTOKEN/);
     const logName = readdirSync(temp).find((f) => f.endsWith('.log')) ?? '';

@@ -1,10 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../packages/core/src/index.ts';
 import { CiIssuer } from '../emulators/ci-issuers.ts';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
 import {
+  CLI,
   JWT_SHAPE,
   jobEnv,
   type RunningCli,
@@ -131,9 +133,13 @@ describe('databricks-oidc-login exec', () => {
       const fs = require('node:fs');
       const e = process.env;
       fs.writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ pid: process.pid, host: e.DATABRICKS_HOST, type: e.DATABRICKS_AUTH_TYPE, url: e.DATABRICKS_METADATA_SERVICE_URL, token: e.DATABRICKS_TOKEN }), { mode: 0o600 });
-      process.on('SIGTERM', () => { process.stdout.write('child got SIGTERM'); process.exit(0); });
+      let n = 0;
+      process.on('SIGTERM', () => { if (++n === 1) setTimeout(() => { process.stdout.write('child got SIGTERM x' + n); process.exit(0); }, 500); });
       setInterval(() => {}, 1000);`;
-    cli = startCli(['exec', '--', process.execPath, '-e', script], env({ DATABRICKS_OIDC_TOKEN: token }));
+    // As a CI stops a job: SIGTERM to exec alone, which has no terminal.
+    cli = startCli(['exec', '--', process.execPath, '-e', script], env({ DATABRICKS_OIDC_TOKEN: token }), {
+      noTerminal: true,
+    });
     await waitFor(() => {
       try {
         return JSON.parse(readFileSync(seen, 'utf8')).pid > 0;
@@ -161,20 +167,24 @@ describe('databricks-oidc-login exec', () => {
     cli.child.kill('SIGTERM');
     const ended = await cli.exited;
     expect(ended.code).toBe(0);
-    expect(cli.stdout()).toBe('child got SIGTERM');
+    expect(cli.stdout()).toBe('child got SIGTERM x1');
     expect(isProcessAlive(got.pid)).toBe(false);
     await expect(fetch(got.url)).rejects.toThrow();
     expect(cli.stderr()).not.toMatch(JWT_SHAPE);
     expect(cli.stderr()).not.toContain(got.url);
   });
 
-  it('passes SIGINT on, and reports a command killed by SIGKILL as 137', async () => {
+  it('without a terminal passes a SIGINT sent to exec on once, and reports a command killed by SIGKILL as 137', async () => {
     const token = await issuer.mint(AUDIENCE, 300);
     const pidFile = join(dir.path, 'pid');
-    cli = startCli(
-      ['exec', '--', 'sh', '-c', `echo $$ > ${pidFile}; trap 'exit 130' INT; while :; do sleep 0.1; done`],
-      env({ DATABRICKS_OIDC_TOKEN: token }),
-    );
+    const script = `
+      let n = 0;
+      process.on('SIGINT', () => { if (++n === 1) setTimeout(() => { process.stdout.write('SIGINT x' + n); process.exit(130); }, 500); });
+      require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+      setInterval(() => {}, 1000);`;
+    cli = startCli(['exec', '--', process.execPath, '-e', script], env({ DATABRICKS_OIDC_TOKEN: token }), {
+      noTerminal: true,
+    });
     await waitFor(() => {
       try {
         return Number(readFileSync(pidFile, 'utf8')) > 0;
@@ -187,6 +197,7 @@ describe('databricks-oidc-login exec', () => {
     await sleep(200);
     cli.child.kill('SIGINT');
     expect((await cli.exited).code).toBe(130);
+    expect(cli.stdout()).toBe('SIGINT x1');
     expect(isProcessAlive(pid)).toBe(false);
 
     const pidFile2 = join(dir.path, 'pid2');
@@ -205,5 +216,125 @@ describe('databricks-oidc-login exec', () => {
     childPids.push(pid2);
     process.kill(pid2, 'SIGKILL');
     expect((await cli.exited).code).toBe(137);
+  });
+
+  // A terminal's Ctrl-C signals the whole foreground process group, exec and its command alike.
+  // script(1) gives exec a real terminal, and the ^C typed into it goes through the kernel's
+  // line discipline as a keyboard's would.
+  it.runIf(process.platform === 'linux')(
+    'in a terminal, one Ctrl-C reaches the command once, and exec keeps serving it while it shuts down',
+    async () => {
+      const token = await issuer.mint(AUDIENCE, 300);
+      const ready = join(dir.path, 'ready.json');
+      const report = join(dir.path, 'report.json');
+      // Like Terraform: the first SIGINT starts a graceful shutdown that still calls Databricks.
+      const command = `
+        const fs = require('node:fs');
+        let n = 0;
+        process.on('SIGINT', () => {
+          if (++n > 1) return;
+          setTimeout(async () => {
+            const r = await fetch(process.env.DATABRICKS_METADATA_SERVICE_URL, { headers: { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': process.env.DATABRICKS_HOST } });
+            fs.writeFileSync(${JSON.stringify(report)}, JSON.stringify({ sigints: n, status: r.status }));
+            process.exit(3);
+          }, 1000);
+        });
+        fs.writeFileSync(${JSON.stringify(ready)}, JSON.stringify({ pid: process.pid, exec: process.ppid }));
+        setInterval(() => {}, 1000);`;
+      const quote = (word: string) => `'${word.replace(/'/g, "'\\''")}'`;
+      const line = ['exec', process.execPath, CLI, 'exec', '--', process.execPath, '-e', command]
+        .map((w, i) => (i === 0 ? w : quote(w)))
+        .join(' ');
+      const terminal = spawn('script', ['-qfec', line, '/dev/null'], {
+        env: env({ DATABRICKS_OIDC_TOKEN: token }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let output = '';
+      terminal.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      const ended = new Promise<number | null>((resolve) => terminal.on('close', resolve));
+      try {
+        await waitFor(
+          () => existsSync(ready) && readFileSync(ready, 'utf8').length > 0,
+          'the command to start',
+        );
+        const started = JSON.parse(readFileSync(ready, 'utf8')) as { pid: number; exec: number };
+        childPids.push(started.pid, started.exec);
+        await sleep(200);
+        terminal.stdin.write('\x03');
+        expect(await ended, output).toBe(3);
+        expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual({ sigints: 1, status: 200 });
+        expect(isProcessAlive(started.exec)).toBe(false);
+      } finally {
+        terminal.kill('SIGKILL');
+      }
+    },
+  );
+
+  it('gives the command none of the credentials it logged in with, unless --pass-env keeps one', async () => {
+    const token = await issuer.mint(AUDIENCE, 300);
+    const parent = env({
+      DATABRICKS_OIDC_TOKEN: token,
+      DATABRICKS_CLIENT_SECRET: 'parent-client-secret',
+      DATABRICKS_TOKEN: 'dapi-parent-pat',
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'parent-request-token',
+      ACTIONS_ID_TOKEN_REQUEST_URL: 'https://token.actions.example/x?a=1',
+      SYSTEM_ACCESSTOKEN: 'parent-job-token',
+      DATABRICKS_OIDC_TOKEN_FILEPATH: join(dir.path, 'nothing-here'),
+      CI_OTHER_ID_TOKEN: 'named-by-token-env',
+      KEEP_ME: 'an ordinary variable',
+    });
+    const print = `process.stdout.write(JSON.stringify(process.env))`;
+    // GitHub's request variables would be detected first: name the source.
+    const base = ['exec', '--token-source', 'gitlab'];
+    const seen = async (args: string[], extra: Record<string, string> = {}) => {
+      const run = await runCli([...base, ...args, '--', process.execPath, '-e', print], {
+        ...parent,
+        ...extra,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      return { env: JSON.parse(run.stdout) as Record<string, string>, stderr: run.stderr };
+    };
+
+    const plain = await seen([]);
+    for (const name of [
+      'DATABRICKS_CLIENT_SECRET',
+      'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+      'ACTIONS_ID_TOKEN_REQUEST_URL',
+      'SYSTEM_ACCESSTOKEN',
+      'DATABRICKS_OIDC_TOKEN',
+      'DATABRICKS_OIDC_TOKEN_FILEPATH',
+    ])
+      expect(plain.env, name).not.toHaveProperty(name);
+    expect(plain.env.DATABRICKS_TOKEN).toBe(emu.databricks.issuedTokens.at(-1));
+    expect(plain.env.KEEP_ME).toBe('an ordinary variable');
+    expect(plain.env.CI_OTHER_ID_TOKEN).toBe('named-by-token-env'); // not an input this time
+    expect(JSON.stringify(plain.env)).not.toContain(token);
+
+    // The --token-env variable is the ID token, and --pass-env keeps what is named.
+    const custom = await seen(
+      ['--pass-env', 'SYSTEM_ACCESSTOKEN', '--pass-env', 'ACTIONS_ID_TOKEN_REQUEST_URL'],
+      {
+        DATABRICKS_OIDC_TOKEN_ENV: 'CI_OTHER_ID_TOKEN',
+        CI_OTHER_ID_TOKEN: token,
+      },
+    );
+    expect(custom.env).not.toHaveProperty('CI_OTHER_ID_TOKEN');
+    expect(custom.env.SYSTEM_ACCESSTOKEN).toBe('parent-job-token');
+    expect(custom.env.ACTIONS_ID_TOKEN_REQUEST_URL).toBe('https://token.actions.example/x?a=1');
+    expect(custom.env).not.toHaveProperty('ACTIONS_ID_TOKEN_REQUEST_TOKEN');
+
+    // Keeping the parent's DATABRICKS_TOKEN, or a variable exec never drops, is no choice: say so.
+    const useless = await seen(['--pass-env', 'DATABRICKS_TOKEN', '--pass-env', 'KEEP_ME']);
+    expect(useless.env.DATABRICKS_TOKEN).not.toBe('dapi-parent-pat');
+    expect(useless.stderr).toContain(
+      'warning: --pass-env DATABRICKS_TOKEN: the command always gets the fresh token',
+    );
+    expect(useless.stderr).toContain('warning: --pass-env KEEP_ME: exec does not drop KEEP_ME');
+
+    const bad = await runCli([...base, '--pass-env', 'A=B', '--', 'true'], parent);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--pass-env "A=B" is not a variable name');
   });
 });

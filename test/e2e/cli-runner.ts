@@ -29,12 +29,21 @@ export interface RunningCli {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the CLI without waiting; the test must stop it (stopCli) in a finally or afterEach. */
-export function startCli(args: string[], env: Record<string, string>): RunningCli {
+/**
+ * Starts the CLI without waiting; the test must stop it (stopCli) in a finally or afterEach.
+ * `noTerminal` starts it in a session of its own, without a controlling terminal, as in a CI
+ * job, even when the tests themselves run in a terminal.
+ */
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  options: { noTerminal?: boolean } = {},
+): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     env,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.noTerminal === true,
   });
   let out = '';
   let err = '';

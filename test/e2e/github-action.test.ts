@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
-import { runActionStep, runSdkMe, type StepRun } from './github-runner.ts';
+import { ROOT, runActionStep, runSdkMe, type StepRun } from './github-runner.ts';
 
 let emu: Emulators;
 afterEach(async () => {
@@ -247,6 +248,23 @@ describe('GitHub Action, other identities and audiences', () => {
     expect(run.code).toBe(0);
     expect(run.exportedEnv).toEqual({});
     expect(run.outputs.token).toBe(emu.databricks.issuedTokens.at(-1));
+  });
+
+  it('with export-env false in mode refresh, names the token command for this OS (the .cmd on Windows: unit test)', async () => {
+    emu = await startEmulators();
+    const run = await runActionStep('main', {
+      inputs: {
+        host: emu.databricks.url,
+        'client-id': emu.servicePrincipal.applicationId,
+        'export-env': 'false',
+      },
+      env: emu.github.env,
+    });
+    expect(run.code).toBe(0);
+    expect(run.exportedEnv).toEqual({});
+    expect(run.stdout).toContain(
+      `; ${join(ROOT, 'dist', 'bin', 'databricks-oidc-token')} then prints a fresh token.`,
+    );
   });
 
   it('never prints a secret with RUNNER_DEBUG=1, on success or on failure', async () => {

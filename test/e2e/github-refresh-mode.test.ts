@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -15,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProcessAlive, stopMetadataService } from '../../packages/core/src/index.ts';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
 import { runActionStep, runLaterShellStep, runSdkMe, type StepRun } from './github-runner.ts';
+import { processFile } from './process-info.ts';
 
 let emu: Emulators | undefined;
 let runnerTemp: string;
@@ -73,6 +75,7 @@ describe('GitHub Action, default inputs (mode refresh)', () => {
       ACTIONS_RUNTIME_TOKEN: 'runtime-token-the-service-must-not-inherit',
       HTTPS_PROXY: 'http://proxy.invalid:3128',
       NO_PROXY: '127.0.0.1,localhost',
+      NODE_USE_SYSTEM_CA: '1',
     });
     expect(run.errors).toEqual([]);
     expect(run.code).toBe(0);
@@ -104,11 +107,15 @@ describe('GitHub Action, default inputs (mode refresh)', () => {
       expect(run.visibleOutput).not.toContain(secret);
     }
 
-    // The service's environment: proxy settings yes, CI job tokens no (the request token came over IPC).
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    expect(environ).toContain('HTTPS_PROXY=http://proxy.invalid:3128');
-    expect(environ).toContain('NO_PROXY=127.0.0.1,localhost');
-    expect(environ.join('\n')).not.toMatch(/ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST|runtime-token/);
+    // The service's environment: proxy and CA settings yes, CI job tokens no (the request token
+    // came over IPC). Linux only (process-info.ts); the unit test of the list runs everywhere.
+    const environ = processFile(pid, 'environ')?.split('\0');
+    if (environ) {
+      expect(environ).toContain('HTTPS_PROXY=http://proxy.invalid:3128');
+      expect(environ).toContain('NO_PROXY=127.0.0.1,localhost');
+      expect(environ).toContain('NODE_USE_SYSTEM_CA=1');
+      expect(environ.join('\n')).not.toMatch(/ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST|runtime-token/);
+    }
     // Its log is private to the job, under a random name.
     const [logName] = readdirSync(runnerTemp);
     expect(logName).toMatch(/^databricks-oidc-login-[0-9a-f]{24}\.log$/);
@@ -195,6 +202,34 @@ describe('GitHub Action, mode refresh inputs', () => {
     );
     expect(emu.github.requests).toHaveLength(0);
     expect(run.state).toEqual({});
+  });
+
+  // The runners wait for a step's stdout and stderr after it exits; still open 5 s later, they
+  // kill the process tree, which on Windows includes the service. An `inherit` or pipe in the
+  // service's stdio would do that on Windows only, with Linux green: so check it here.
+  it("holds none of the step's output streams: they close when the step exits, and the service runs on", async () => {
+    emu = await startEmulators();
+    const run = await runActionStep('main', {
+      inputs: { host: emu.databricks.url, 'client-id': emu.servicePrincipal.applicationId },
+      env: emu.github.env,
+      runnerTemp,
+      closeGraceMs: 5_000,
+    });
+    const pid = Number(run.state['metadata-service-pid']);
+    if (pid) started.push(pid);
+    expect(run.errors).toEqual([]);
+    expect(run.closeLagMs).toBeLessThan(1_000);
+    expect(isProcessAlive(pid)).toBe(true);
+    // Linux also shows where the service's stdin, stdout and stderr go: nowhere, or its log.
+    if (process.platform === 'linux') {
+      const [logName] = readdirSync(runnerTemp);
+      const targets = [0, 1, 2].map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+      expect(targets).toEqual([
+        '/dev/null',
+        join(runnerTemp, logName ?? ''),
+        join(runnerTemp, logName ?? ''),
+      ]);
+    }
   });
 });
 

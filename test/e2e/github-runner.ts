@@ -36,6 +36,8 @@ export interface StepRun {
   /** stdout lines with the add-mask commands removed: what a log reader could see. */
   visibleOutput: string;
   durationMs: number;
+  /** How long the step's stdout and stderr stayed open after it exited. */
+  closeLagMs: number;
 }
 
 /** Parses the `name<<delimiter` heredoc format of GITHUB_ENV/GITHUB_OUTPUT/GITHUB_STATE. */
@@ -81,6 +83,8 @@ export interface StepOptions {
   /** STATE_* handed to a post step. */
   state?: Record<string, string>;
   timeoutMs?: number;
+  /** See RunOptions.closeGraceMs: stop waiting for the step's output this long after its exit. */
+  closeGraceMs?: number;
   /** A RUNNER_TEMP shared by the steps of one job (the caller removes it); default: one per step. */
   runnerTemp?: string;
 }
@@ -112,9 +116,14 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
   };
   const started = Date.now();
   try {
-    const { code, stdout, stderr } = await runNodeScript(join(ROOT, 'dist', `${entry}.cjs`), env, {
-      timeoutMs: options.timeoutMs ?? 30_000,
-    });
+    const { code, stdout, stderr, closeLagMs } = await runNodeScript(
+      join(ROOT, 'dist', `${entry}.cjs`),
+      env,
+      {
+        timeoutMs: options.timeoutMs ?? 30_000,
+        ...(options.closeGraceMs === undefined ? {} : { closeGraceMs: options.closeGraceMs }),
+      },
+    );
     const lines = stdout.split(/\r?\n/);
     const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
     trackStartedService(state['metadata-service-pid'], state['metadata-service-url']);
@@ -135,6 +144,7 @@ export async function runActionStep(entry: 'main' | 'post', options: StepOptions
         .map((l) => unescapeCommand(l.slice('::error::'.length))),
       visibleOutput: lines.filter((l) => !l.startsWith('::add-mask::')).join('\n'),
       durationMs: Date.now() - started,
+      closeLagMs,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,19 @@ export interface NodeRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** How long stdout and stderr stayed open after the process exited (a child holding them). */
+  closeLagMs: number;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  timeoutMs?: number;
+  args?: string[];
+  /**
+   * Stop waiting for stdout and stderr this long after the exit, as the GitHub and Azure DevOps
+   * runners do (5 s; on Windows they then kill the process tree). Default: wait for them.
+   */
+  closeGraceMs?: number;
 }
 
 /**
@@ -13,7 +26,7 @@ export interface NodeRun {
 export async function runNodeScript(
   script: string,
   env: Record<string, string>,
-  options: { cwd?: string; timeoutMs?: number; args?: string[] } = {},
+  options: RunOptions = {},
 ): Promise<NodeRun> {
   return runProcess(process.execPath, [script, ...(options.args ?? [])], env, options);
 }
@@ -23,7 +36,7 @@ export async function runProcess(
   command: string,
   args: string[],
   env: Record<string, string>,
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: Omit<RunOptions, 'args'> = {},
 ): Promise<NodeRun> {
   const child = spawn(command, args, {
     env,
@@ -39,10 +52,22 @@ export async function runProcess(
     stderr += d.toString();
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  let exitedAt = 0;
+  let grace: NodeJS.Timeout | undefined;
+  child.once('exit', () => {
+    exitedAt = Date.now();
+    if (options.closeGraceMs !== undefined) {
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, options.closeGraceMs);
+    }
+  });
   try {
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    return { code, stdout, stderr };
+    return { code, stdout, stderr, closeLagMs: Date.now() - exitedAt };
   } finally {
     clearTimeout(killer);
+    clearTimeout(grace);
   }
 }

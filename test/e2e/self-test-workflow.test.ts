@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isProcessAlive, stopMetadataService } from '../../packages/core/src/index.ts';
-import { parseFileCommands, ROOT, runActionStep } from './github-runner.ts';
+import { parseFileCommands, ROOT, runActionStep, runLaterShellStep } from './github-runner.ts';
 import { runNodeScript } from './node-process.ts';
 
 // self-test.yml cannot run here; this walks through its steps on this machine instead: start the
@@ -14,6 +14,9 @@ import { runNodeScript } from './node-process.ts';
 interface Step {
   uses?: string;
   run?: string;
+  shell?: string;
+  if?: string;
+  env?: Record<string, string>;
   with?: Record<string, string>;
 }
 const workflow = parse(readFileSync(join(ROOT, '.github/workflows/self-test.yml'), 'utf8')) as {
@@ -44,9 +47,15 @@ describe('self-test.yml, walked through locally', () => {
           expect.arrayContaining([selfTest('start'), selfTest('verify'), selfTest('stop')]),
         );
 
+        const startStep = job?.steps.find((s) => s.run === selfTest('start'));
+        const startEnv = Object.fromEntries(
+          Object.entries(startStep?.env ?? {}).map(([k, v]) => [k, expand(String(v), {}, { mode })]),
+        );
+        expect(startEnv).toEqual({ SELFTEST_MODE: mode });
         const start = await runNodeScript(
           join(ROOT, 'build/self-test.mjs'),
-          { ...base, GITHUB_ENV: githubEnv },
+          // Shorter tokens than the workflow's 20 s, to keep this test quick.
+          { ...base, ...startEnv, SELFTEST_TOKEN_LIFETIME_SECONDS: '6', GITHUB_ENV: githubEnv },
           {
             args: ['start'],
             cwd: ROOT,
@@ -80,8 +89,37 @@ describe('self-test.yml, walked through locally', () => {
         expect(verify.code, verify.stderr).toBe(0);
         expect(verify.stdout).toContain(`as ${jobEnv.SELFTEST_CLIENT_ID}`);
 
+        if (mode === 'refresh') {
+          // The bash step, with PATH as the runner sets it; pwsh and cmd need a machine that has them.
+          const bash = job?.steps.find((s) => s.shell === 'bash' && s.run?.includes('databricks-oidc-token'));
+          const later = await runLaterShellStep(
+            { exportedEnv: { ...jobEnv, ...main.exportedEnv }, addedPaths: main.addedPaths },
+            bash?.run ?? 'exit 1',
+            'bash',
+          );
+          expect(later.code, later.stderr).toBe(0);
+          const across = await runNodeScript(
+            join(ROOT, 'build/self-test.mjs'),
+            { ...base, ...jobEnv, ...main.exportedEnv },
+            { args: ['verify-across-expiry'], cwd: ROOT, timeoutMs: 60_000 },
+          );
+          expect(across.code, across.stderr).toBe(0);
+          expect(across.stdout).toContain('The first token (DATABRICKS_TOKEN) has expired');
+          expect(across.stdout).toContain(`as ${jobEnv.SELFTEST_CLIENT_ID}`);
+          const checkPost = await runNodeScript(
+            join(ROOT, 'build/self-test.mjs'),
+            { ...base, ...jobEnv, ...main.exportedEnv },
+            { args: ['check-post'], cwd: ROOT },
+          );
+          expect(checkPost.code, checkPost.stderr).toBe(0);
+          expect(checkPost.stdout).toContain(`Stopped the local metadata service (pid ${servicePid}).`);
+          expect(isProcessAlive(servicePid)).toBe(false);
+        }
+
+        // The runner's own post step, at the end of the job.
         const post = await runActionStep('post', { state: main.state, runnerTemp });
         expect(post.code).toBe(0);
+        if (mode === 'refresh') expect(post.stdout).toContain('had already stopped');
       } finally {
         if (servicePid) await stopMetadataService(servicePid);
         const stop = await runNodeScript(
@@ -99,6 +137,6 @@ describe('self-test.yml, walked through locally', () => {
       for (let i = 0; i < 50 && isProcessAlive(emulatorPid); i++)
         await new Promise((r) => setTimeout(r, 100));
       expect(isProcessAlive(emulatorPid)).toBe(false);
-    });
+    }, 120_000);
   }
 });

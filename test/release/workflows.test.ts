@@ -24,16 +24,18 @@ interface Step {
   with?: Record<string, unknown>;
   env?: Record<string, string>;
   if?: string;
+  shell?: string;
 }
 interface Job {
   name?: string;
-  'runs-on': string;
+  'runs-on'?: string;
   if?: string;
   needs?: string | string[];
+  uses?: string;
   permissions?: Record<string, string>;
   env?: Record<string, string>;
   strategy?: { matrix: Record<string, unknown[]> };
-  steps: Step[];
+  steps?: Step[];
 }
 interface Workflow {
   on: Record<string, unknown>;
@@ -44,7 +46,7 @@ interface Workflow {
 const WORKFLOWS = join(ROOT, '.github/workflows');
 const text = (file: string) => readFileSync(join(WORKFLOWS, file), 'utf8');
 const workflow = (file: string) => parse(text(file)) as Workflow;
-const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
+const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps ?? []);
 /** A GitHub expression, `${{ e }}`, written so it is not mistaken for a JavaScript template. */
 const ex = (e: string) => `\${{ ${e} }}`;
 
@@ -131,10 +133,10 @@ describe('ci.yml', () => {
 
   it('shows a stale dist/ as a check of its own', () => {
     const dist = Object.values(ci.jobs).find((j) =>
-      j.steps.some((s) => s.run?.includes('git status --porcelain -- dist')),
+      j.steps?.some((s) => s.run?.includes('git status --porcelain -- dist')),
     );
     expect(dist?.name).toMatch(/dist/);
-    const runs = dist?.steps.map((s) => s.run ?? '') ?? [];
+    const runs = dist?.steps?.map((s) => s.run ?? '') ?? [];
     expect(runs.findIndex((r) => r.includes('npm run build'))).toBeLessThan(
       runs.findIndex((r) => r.includes('git status --porcelain -- dist')),
     );
@@ -144,8 +146,9 @@ describe('ci.yml', () => {
 
 describe('release.yml', () => {
   const release = workflow('release.yml');
-  const job = Object.values(release.jobs)[0] as Job;
-  const index = (pattern: RegExp) => job.steps.findIndex((s) => pattern.test(s.run ?? ''));
+  const job = release.jobs.release as Job;
+  const jobSteps = job.steps ?? [];
+  const index = (pattern: RegExp) => jobSteps.findIndex((s) => pattern.test(s.run ?? ''));
 
   it('is started by hand on main, and may push tags', () => {
     expect(Object.keys(release.on)).toEqual(['workflow_dispatch']);
@@ -158,7 +161,7 @@ describe('release.yml', () => {
     const tag = index(/git tag -a "v\$VERSION"/);
     expect(ciRun).toBeGreaterThan(-1);
     expect(ciRun).toBeLessThan(tag);
-    const tagging = job.steps[tag]?.run ?? '';
+    const tagging = jobSteps[tag]?.run ?? '';
     expect(tagging).toContain('git tag -fa "v$MAJOR"');
     expect(tagging).toContain('git push --force origin "refs/tags/v$MAJOR"');
     expect(index(/npm run package -- build\/databricks-oidc-login-.*\.vsix/)).toBeLessThan(
@@ -168,7 +171,7 @@ describe('release.yml', () => {
   });
 
   it('attaches the CLI bundle with a SHA-256 file that sha256sum -c accepts', () => {
-    const checksum = job.steps.find((s) => s.run?.includes('databricks-oidc-login.cjs.sha256'));
+    const checksum = (job.steps ?? []).find((s) => s.run?.includes('databricks-oidc-login.cjs.sha256'));
     const dir = mkdtempSync(join(tmpdir(), 'release-cli-'));
     try {
       mkdirSync(join(dir, 'build'));
@@ -186,10 +189,10 @@ describe('release.yml', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const create = job.steps[index(/gh release create/)]?.run ?? '';
+    const create = (job.steps ?? [])[index(/gh release create/)]?.run ?? '';
     expect(create).toContain('build/databricks-oidc-login.cjs build/databricks-oidc-login.cjs.sha256');
     expect(index(/databricks-oidc-login\.cjs\.sha256/)).toBeLessThan(index(/gh release create/));
-    const attest = job.steps.find((s) => s.uses?.startsWith('actions/attest-build-provenance@'));
+    const attest = (job.steps ?? []).find((s) => s.uses?.startsWith('actions/attest-build-provenance@'));
     expect(attest?.with).toEqual({ 'subject-path': 'build/databricks-oidc-login.cjs' });
     expect(job.permissions).toMatchObject({ 'id-token': 'write', attestations: 'write' });
   });
@@ -198,16 +201,16 @@ describe('release.yml', () => {
     const npm = release.jobs.npm as Job;
     expect(npm.needs).toBe('release');
     expect(npm.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
-    expect(npm.steps[0]).toMatchObject({
+    expect((npm.steps ?? [])[0]).toMatchObject({
       uses: 'actions/checkout@v5',
       with: { ref: `v${ex('needs.release.outputs.version')}` },
     });
-    const runs = npm.steps.map((s) => s.run ?? '');
+    const runs = (npm.steps ?? []).map((s) => s.run ?? '');
     expect(runs.indexOf('npm ci --no-audit --no-fund')).toBeLessThan(
       runs.findIndex((r) => r.startsWith('npm publish')),
     );
     expect(runs).toContain('npm publish --workspace packages/cli --provenance --access public');
-    expect(npm.steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).toMatchObject({
+    expect((npm.steps ?? []).find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).toMatchObject({
       'node-version-file': '.nvmrc',
       'registry-url': 'https://registry.npmjs.org',
     });
@@ -222,24 +225,34 @@ describe('release.yml', () => {
       attestations: 'write',
     });
     expect(image.env?.IMAGE).toBe(`ghcr.io/${ex('github.repository')}`);
-    const push = image.steps.find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    const push = (image.steps ?? []).find((s) => s.uses?.startsWith('docker/build-push-action@'));
     expect(push?.with).toMatchObject({ file: 'Dockerfile', push: true, provenance: 'mode=max' });
     expect(String(push?.with?.tags).trim().split('\n')).toEqual([
       `${ex('env.IMAGE')}:${ex('needs.release.outputs.version')}`,
       `${ex('env.IMAGE')}:${ex('needs.release.outputs.major')}`,
     ]);
-    const attest = image.steps.find((s) => s.uses?.startsWith('actions/attest-build-provenance@'));
+    const attest = (image.steps ?? []).find((s) => s.uses?.startsWith('actions/attest-build-provenance@'));
     expect(attest?.with).toMatchObject({
       'subject-digest': ex('steps.push.outputs.digest'),
       'push-to-registry': true,
     });
-    expect(image.steps.find((s) => s.uses?.startsWith('docker/login-action@'))?.with).toMatchObject({
+    expect((image.steps ?? []).find((s) => s.uses?.startsWith('docker/login-action@'))?.with).toMatchObject({
       registry: 'ghcr.io',
     });
   });
 
+  it('needs the self-test of this commit on Linux, Windows and macOS to pass first', () => {
+    expect(job.needs).toBe('self-test');
+    expect(release.jobs['self-test']).toEqual({
+      if: "github.ref == 'refs/heads/main'",
+      uses: './.github/workflows/self-test.yml',
+      permissions: { contents: 'read' },
+    });
+    expect(Object.keys(workflow('self-test.yml').on)).toContain('workflow_call');
+  });
+
   it('takes the release notes from CHANGELOG.md', () => {
-    const notes = job.steps.find((s) => s.name === 'Release notes from CHANGELOG.md');
+    const notes = jobSteps.find((s) => s.name === 'Release notes from CHANGELOG.md');
     const dir = mkdtempSync(join(tmpdir(), 'release-notes-'));
     try {
       copyFileSync(join(ROOT, 'CHANGELOG.md'), join(dir, 'CHANGELOG.md'));
@@ -261,11 +274,12 @@ describe('release.yml', () => {
 describe('self-test.yml', () => {
   const selfTest = workflow('self-test.yml');
   const job = Object.values(selfTest.jobs)[0] as Job;
+  const jobSteps = job.steps ?? [];
 
   it('runs the action from the checkout on ubuntu, windows and macos, in both modes', () => {
     expect(job.strategy?.matrix.os).toEqual(['ubuntu-latest', 'windows-latest', 'macos-latest']);
     expect(job.strategy?.matrix.mode).toEqual(['token', 'refresh']);
-    const login = job.steps.find((s) => s.uses === './');
+    const login = jobSteps.find((s) => s.uses === './');
     // GitHub expressions, not JavaScript templates.
     const expression = (name: string) => ['$', `{{ env.${name} }}`].join('');
     expect(login?.with).toMatchObject({
@@ -277,7 +291,43 @@ describe('self-test.yml', () => {
   it('cannot need a secret: no secrets, and no id-token permission', () => {
     expect(text('self-test.yml')).not.toMatch(/secrets\./);
     expect(selfTest.permissions).toEqual({ contents: 'read' });
-    expect(job.steps.at(-1)).toMatchObject({ if: 'always()', run: 'node build/self-test.mjs stop' });
+    expect(jobSteps.at(-1)).toMatchObject({ if: 'always()', run: 'node build/self-test.mjs stop' });
+  });
+
+  it('in mode refresh calls databricks-oidc-token from bash, pwsh and cmd (with call, Windows only)', () => {
+    const inShell = (shell: string) =>
+      jobSteps.filter((s) => s.shell === shell && /databricks-oidc-token/.test(s.run ?? ''));
+    for (const shell of ['bash', 'pwsh', 'cmd']) {
+      expect(inShell(shell), shell).toHaveLength(1);
+      expect(inShell(shell)[0]?.if, shell).toMatch(/^matrix\.mode == 'refresh'/);
+    }
+    expect(inShell('cmd')[0]?.if).toBe("matrix.mode == 'refresh' && runner.os == 'Windows'");
+    const cmd = inShell('cmd')[0]?.run ?? '';
+    // Every line that runs the .cmd directly uses call; for /f runs it in a cmd of its own.
+    for (const line of cmd
+      .split('\n')
+      .filter((l) => /^\s*databricks-oidc-token|[&|]\s*databricks-oidc-token/.test(l)))
+      expect(line).toMatch(/\bcall databricks-oidc-token/);
+    expect(cmd).toMatch(/^call databricks-oidc-token .*\|\| exit \/b 1$/m);
+    // Its last line leaves a mark that a later step checks: proof the script went on after call.
+    const mark = jobSteps.findIndex((s) => s.run?.includes('cmd-step-went-on') && s.shell === 'bash');
+    expect(mark).toBe(jobSteps.indexOf(inShell('cmd')[0] as Step) + 1);
+  });
+
+  it('then runs the SDK across a token expiry, and checks that the post step leaves no service running', () => {
+    const at = (command: string) =>
+      jobSteps.findIndex((s) => s.run === `node build/self-test.mjs ${command}`);
+    const login = jobSteps.findIndex((s) => s.uses === './');
+    expect(login).toBeGreaterThan(at('start'));
+    expect(jobSteps[at('start')]?.env).toEqual({ SELFTEST_MODE: ['$', '{{ matrix.mode }}'].join('') });
+    for (const shell of ['bash', 'pwsh', 'cmd'])
+      expect(
+        jobSteps.findIndex((s) => s.shell === shell && s.run?.includes('databricks-oidc-token')),
+      ).toBeLessThan(at('verify-across-expiry'));
+    expect(at('verify-across-expiry')).toBeLessThan(at('check-post'));
+    expect(at('check-post')).toBe(jobSteps.length - 2);
+    expect(jobSteps[at('verify-across-expiry')]?.if).toBe("matrix.mode == 'refresh'");
+    expect(jobSteps[at('check-post')]?.if).toBe("matrix.mode == 'refresh'");
   });
 });
 

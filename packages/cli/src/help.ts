@@ -5,6 +5,8 @@ const OPTIONS = `Options (each falls back to the environment variable in bracket
   --client-id UUID               service principal application ID; with --provider azure the Entra app
                                  or managed identity [DATABRICKS_CLIENT_ID; AZURE_CLIENT_ID on AKS]
   --account-id UUID              account-level token [DATABRICKS_ACCOUNT_ID]
+  --workspace-id ID              the workspace on a unified host; also ?w= or ?o= in --host
+                                 [DATABRICKS_WORKSPACE_ID]
   --audience AUD                 ID token audience, for sources that request one [DATABRICKS_TOKEN_AUDIENCE]
   --provider NAME                databricks (token federation, default), azure (Entra ID), google
   --tenant-id ID                 Entra tenant, provider azure [AZURE_TENANT_ID]
@@ -40,26 +42,38 @@ Results go to stdout, messages to stderr. Exit codes: 0 success, 1 login failed,
 exec exits with its command's code. Run 'databricks-oidc-login COMMAND --help' for details.`;
 
 const COMMAND_HELP: Record<Command, string> = {
-  env: `Usage: databricks-oidc-login env [--format sh|powershell|dotenv|json] [options]
+  env: `Usage: databricks-oidc-login env [--format sh|powershell|dotenv|json] [--profile NAME] [options]
 
 Logs in and prints DATABRICKS_HOST, DATABRICKS_TOKEN and DATABRICKS_AUTH_TYPE=pat (and
-DATABRICKS_ACCOUNT_ID for account tokens) for the shell to export:
+DATABRICKS_ACCOUNT_ID and DATABRICKS_WORKSPACE_ID when known) for the shell to export:
   eval "$(databricks-oidc-login env)"                                   # sh (default)
   databricks-oidc-login env --format powershell | Invoke-Expression     # PowerShell
   databricks-oidc-login env --format json                              # one JSON object
   databricks-oidc-login env --format dotenv > .env                     # docker --env-file, set -a; . .env
 dotenv values are unquoted, so docker --env-file and a shell read them alike; a value they would
 read differently is refused (use sh or json). The token lives as long as the ID token it came
-from; for long commands use exec.`,
-  exec: `Usage: databricks-oidc-login exec [options] -- COMMAND [ARGS...]
+from; for long commands use exec.
+With --profile NAME, also writes a 0600 config file with that profile (for databricks --profile
+NAME and bundles with workspace.profile) and prints DATABRICKS_CONFIG_FILE; remove it when done.`,
+  exec: `Usage: databricks-oidc-login exec [--pass-env NAME]... [--profile NAME] [options] -- COMMAND [ARGS...]
 
 Logs in, serves the Databricks metadata-service protocol on 127.0.0.1 from this process, and runs
 COMMAND with DATABRICKS_HOST, DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL
 and DATABRICKS_TOKEN (the first token) in its environment. The SDKs and the Databricks CLI ask the
-service for a fresh token whenever theirs is about to expire. SIGINT and SIGTERM are passed on;
-the service stops when COMMAND ends. Exits with COMMAND's code, 128+N when a signal N ended it,
-and 127 when it cannot be started.
-  databricks-oidc-login exec -- databricks bundle deploy`,
+service for a fresh token whenever theirs is about to expire. The service stops when COMMAND ends.
+Exits with COMMAND's code, 128+N when a signal N ended it, and 127 when it cannot be started.
+  databricks-oidc-login exec -- databricks bundle deploy
+
+COMMAND keeps the rest of the environment but not the credentials this tool logs in with:
+DATABRICKS_CLIENT_SECRET, the ID token (DATABRICKS_OIDC_TOKEN or the --token-env variable,
+CIRCLE_OIDC_TOKEN(_V2), BITBUCKET_STEP_OIDC_TOKEN, TFC_WORKLOAD_IDENTITY_TOKEN),
+DATABRICKS_OIDC_TOKEN_FILEPATH, ACTIONS_ID_TOKEN_REQUEST_TOKEN/_URL and SYSTEM_ACCESSTOKEN.
+--pass-env NAME (repeatable) keeps one of them. DATABRICKS_TOKEN is always the fresh token.
+
+Signals: SIGTERM is passed on once. In a terminal, Ctrl-C reaches COMMAND directly, once, and
+exec waits for it to finish; elsewhere (CI, a pod) SIGINT and SIGHUP sent to exec are passed on.
+On Windows, COMMAND is found through PATH and PATHEXT (npm runs npm.cmd, through cmd.exe) and
+Ctrl-C reaches it from the console; exec forwards nothing.`,
   serve: `Usage: databricks-oidc-login serve [--port N] [--url-file PATH] [options]
 
 Logs in and serves fresh tokens with the Databricks metadata-service protocol on 127.0.0.1 until

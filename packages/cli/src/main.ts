@@ -18,6 +18,7 @@ import {
   type WorkloadLogin,
   writeConfigProfile,
 } from '@databricks-oidc-login/core';
+import { commandEnvironment, passEnvWarnings } from './child-environment.ts';
 import { explainIdToken } from './explain.ts';
 import { formatVariables, tokenVariables } from './exports.ts';
 import { helpText } from './help.ts';
@@ -86,12 +87,16 @@ async function exec(
   log: Logger,
 ): Promise<number> {
   const profile = inv.profile;
+  const drop = {
+    tokenEnv: inv.settings.tokenEnv?.trim() || process.env.DATABRICKS_OIDC_TOKEN_ENV?.trim(),
+    passEnv: inv.passEnv,
+  };
+  for (const warning of passEnvWarnings(drop)) log.warn(warning);
   const { result, server } = await loginAndServe({
     ...loginOptions(setup, secrets, log),
     maxLifetimeMs: FOREGROUND_LIFETIME_MS,
   });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const service: Record<string, string> = {
     ...Object.fromEntries(hostVariables(result)),
     DATABRICKS_AUTH_TYPE: 'metadata-service',
     DATABRICKS_METADATA_SERVICE_URL: server.url,
@@ -100,7 +105,7 @@ async function exec(
   // A private folder for the profile, removed with it when the command ends.
   const profileDir = profile ? mkdtempSync(join(tmpdir(), 'databricks-oidc-login-')) : undefined;
   if (profile && profileDir) {
-    env.DATABRICKS_CONFIG_FILE = writeConfigProfile(profileDir, profile, result, {
+    service.DATABRICKS_CONFIG_FILE = writeConfigProfile(profileDir, profile, result, {
       kind: 'metadata-service',
       url: server.url,
     });
@@ -108,6 +113,8 @@ async function exec(
       `Wrote profile ${profile} (metadata service) to DATABRICKS_CONFIG_FILE, for databricks --profile ${profile}.`,
     );
   }
+  // Least privilege: the command gets a fresh token, not the secrets we logged in with.
+  const env = commandEnvironment(process.env, service, drop);
   log.info(
     `Running ${JSON.stringify(inv.commandLine[0])} with a token that stays fresh (DATABRICKS_AUTH_TYPE=metadata-service).`,
   );

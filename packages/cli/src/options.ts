@@ -28,7 +28,7 @@ export class UsageError extends Error {
   }
 }
 
-type OptionSpec = { type: 'string' | 'boolean'; short?: string };
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
 /** Options every command takes, named like the GitHub inputs (environment fallbacks in the core). */
 const COMMON: Record<string, OptionSpec> = {
@@ -56,7 +56,7 @@ const COMMON: Record<string, OptionSpec> = {
 
 const PER_COMMAND: Record<Command, Record<string, OptionSpec>> = {
   env: { format: { type: 'string' }, profile: { type: 'string' } },
-  exec: { profile: { type: 'string' } },
+  exec: { profile: { type: 'string' }, 'pass-env': { type: 'string', multiple: true } },
   serve: { port: { type: 'string' }, 'url-file': { type: 'string' } },
   token: { json: { type: 'boolean' }, 'google-access-token': { type: 'boolean' } },
   explain: {},
@@ -82,6 +82,8 @@ export interface CliInvocation {
   profile: string | undefined;
   /** exec: the command and its arguments, after `--`. */
   commandLine: string[];
+  /** exec --pass-env: credential inputs the command keeps. */
+  passEnv: string[];
 }
 
 function oneOf<T extends string>(
@@ -197,7 +199,7 @@ export function parseCommandLine(argv: string[]): CliInvocation {
   const own = dashes >= 0 ? rest.slice(0, dashes) : rest;
   const commandLine = dashes >= 0 ? rest.slice(dashes + 1) : [];
   const options = { ...COMMON, ...PER_COMMAND[command] };
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -240,6 +242,12 @@ export function parseCommandLine(argv: string[]): CliInvocation {
       throw usageFromCheck(error, command);
     }
   }
+  const passEnv = (Array.isArray(values['pass-env']) ? values['pass-env'] : []).map(String);
+  for (const name of passEnv) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new UsageError(`--pass-env "${name}" is not a variable name`, command);
+    }
+  }
   let port: number | undefined;
   const rawPort = str('port');
   if (rawPort !== undefined) {
@@ -271,6 +279,7 @@ export function parseCommandLine(argv: string[]): CliInvocation {
     urlFile: str('url-file'),
     profile: str('profile')?.trim() || undefined,
     commandLine,
+    passEnv,
     settings: {
       host: str('host'),
       clientId: str('client-id'),
@@ -307,5 +316,6 @@ function empty(): CliInvocation {
     urlFile: undefined,
     profile: undefined,
     commandLine: [],
+    passEnv: [],
   };
 }

@@ -66,6 +66,8 @@ describe('the service environment', () => {
         https_proxy: 'http://proxy:3128',
         NO_PROXY: 'localhost',
         NODE_EXTRA_CA_CERTS: '/etc/ca.pem',
+        NODE_USE_SYSTEM_CA: '1',
+        NODE_OPTIONS: '--use-system-ca',
         SSL_CERT_FILE: '/etc/ssl.pem',
         RUNNER_TRACKING_ID: 'github_1',
         ACTIONS_RUNTIME_TOKEN: 'x',
@@ -83,6 +85,9 @@ describe('the service environment', () => {
       https_proxy: 'http://proxy:3128',
       NO_PROXY: 'localhost',
       NODE_EXTRA_CA_CERTS: '/etc/ca.pem',
+      // A CA only in the system store (TLS inspection on macOS and Windows): refreshes need it too.
+      NODE_USE_SYSTEM_CA: '1',
+      NODE_OPTIONS: '--use-system-ca',
       SSL_CERT_FILE: '/etc/ssl.pem',
       RUNNER_TRACKING_ID: 'github_1', // the runner's end-of-job cleanup finds the service by it
     });

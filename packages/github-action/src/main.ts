@@ -18,6 +18,7 @@ import {
 } from '@databricks-oidc-login/core';
 import { type ActionInputs, readActionInputs } from './inputs.ts';
 import type { GitHubSourcePayload } from './metadata-service.ts';
+import { tokenCommandPath } from './token-command.ts';
 
 /** Every line the core logs may carry server or input text: none of it may start a workflow command. */
 const safe = neutraliseRunnerCommands;
@@ -164,10 +165,9 @@ async function startRefreshing(
   core.info(
     `Started the local metadata service (pid ${service.pid}); it refreshes the token for the rest of the job, until the post step (at most ${describeDuration(inputs.serviceLifetimeMs)}).`,
   );
-  const command = join(TOKEN_COMMAND_DIR, 'databricks-oidc-token');
   if (!inputs.exportEnv) {
     core.info(
-      `export-env is false: set DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (output metadata-service-url) and DATABRICKS_HOST yourself; ${command} then prints a fresh token.`,
+      `export-env is false: set DATABRICKS_AUTH_TYPE=metadata-service, DATABRICKS_METADATA_SERVICE_URL (output metadata-service-url) and DATABRICKS_HOST yourself; ${tokenCommandPath(TOKEN_COMMAND_DIR)} then prints a fresh token.`,
     );
     return;
   }
@@ -177,7 +177,7 @@ async function startRefreshing(
   core.exportVariable('DATABRICKS_TOKEN', result.credential.token);
   const profile = exportProfile(inputs, result, { kind: 'metadata-service', url: service.url });
   try {
-    chmodSync(command, 0o755); // in case the checkout lost the executable bit
+    chmodSync(join(TOKEN_COMMAND_DIR, 'databricks-oidc-token'), 0o755); // in case the checkout lost the executable bit
   } catch {
     // read-only or Windows: the .cmd next to it needs no bit
   }

@@ -118,6 +118,9 @@ export function metadataServiceEnvironment(env: NodeJS.ProcessEnv): Record<strin
     'ALL_PROXY',
     'NODE_USE_ENV_PROXY',
     'NODE_EXTRA_CA_CERTS',
+    // Behind TLS inspection the company CA is often only in the system store (macOS, Windows):
+    // without this the login works and every refresh fails once the first token expires.
+    'NODE_USE_SYSTEM_CA',
     'NODE_TLS_REJECT_UNAUTHORIZED',
     'NODE_OPTIONS',
     'SSL_CERT_FILE',

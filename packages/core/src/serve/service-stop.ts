@@ -2,18 +2,23 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { IDENTIFY_HEADER } from './metadata-server.ts';
 
-/** True while a process with this ID runs. A zombie (exited, not yet reaped by init) counts as gone. */
-export function isProcessAlive(pid: number): boolean {
+/**
+ * True while a process with this ID runs. On Linux a zombie (exited, not yet reaped by init)
+ * counts as gone; elsewhere there is no /proc (on Windows the path would even name a folder of
+ * the current drive), so kill(0) is all we know.
+ */
+export function isProcessAlive(pid: number, platform: NodeJS.Platform = process.platform): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  if (platform !== 'linux') return true;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
-    return true; // no /proc (macOS, Windows): kill(0) is all we know
+    return true; // /proc not mounted: kill(0) is all we know
   }
 }
 
