@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { LoginError } from './explain/errors.ts';
-import { hasControlCharacters, quoteInput } from './explain/printable.ts';
 import type { LoginResult } from './login.ts';
+import { LoginError } from './safe-output/errors.ts';
+import { hasControlCharacters, quoteInput } from './safe-output/printable.ts';
 import { createPrivateFile } from './serve/service-log.ts';
 
 /**

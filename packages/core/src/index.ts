@@ -43,18 +43,9 @@ export { basicCredential, type ClientCredentials, requestClientCredentialsToken 
 export { verifyPersonalAccessToken } from './exchange/pat.ts';
 export { verifyWorkspaceToken } from './exchange/verify.ts';
 export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
-export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './explain/errors.ts';
 export { federationPolicyHint } from './explain/federation-policy-hint.ts';
 export { type GoogleAttempt, googlePrincipal, parseWorkloadIdentityProvider } from './explain/google-hint.ts';
 export { describeIdTokenReport, type IdTokenReport } from './explain/id-token-report.ts';
-export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
-export {
-  hasControlCharacters,
-  neutraliseRunnerCommands,
-  printableLine,
-  quoteInput,
-} from './explain/printable.ts';
-export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';
 export { authorizedFetch } from './library/authorized-fetch.ts';
 export {
   type DatabricksSqlToken,
@@ -116,6 +107,20 @@ export {
   parseRetryAfter,
 } from './net/http.ts';
 export { RELEASE_REPOSITORY, RELEASE_VERSION, releaseDocumentUrl } from './release.ts';
+export {
+  describeFailure,
+  LoginError,
+  type LoginErrorCode,
+  TROUBLESHOOTING_URL,
+} from './safe-output/errors.ts';
+export { type Logger, redactingLogger, silentLogger } from './safe-output/logger.ts';
+export {
+  hasControlCharacters,
+  neutraliseRunnerCommands,
+  printableLine,
+  quoteInput,
+} from './safe-output/printable.ts';
+export { redactCredentialShapes, SecretRegistry } from './safe-output/redaction.ts';
 export { type FreshLogin, loginAndKeepFresh, loginAndServe, type ServeOptions } from './serve/keep-fresh.ts';
 export { requestMetadataToken } from './serve/metadata-client.ts';
 export {

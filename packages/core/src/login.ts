@@ -25,11 +25,7 @@ import { basicCredential, requestClientCredentialsToken } from './exchange/m2m.t
 import { verifyPersonalAccessToken } from './exchange/pat.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
-import { LoginError } from './explain/errors.ts';
 import { withSourceNotes } from './explain/id-token-report.ts';
-import { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
-import { quoteInput } from './explain/printable.ts';
-import type { SecretRegistry } from './explain/redaction.ts';
 import {
   assertPrintable,
   DEFAULT_ACCOUNTS_HOST,
@@ -49,6 +45,10 @@ import {
   routeForHost,
 } from './net/host-metadata.ts';
 import { HttpClient } from './net/http.ts';
+import { LoginError } from './safe-output/errors.ts';
+import { type Logger, redactingLogger, silentLogger } from './safe-output/logger.ts';
+import { quoteInput } from './safe-output/printable.ts';
+import type { SecretRegistry } from './safe-output/redaction.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
 export type Provider = 'databricks' | 'azure' | 'google';

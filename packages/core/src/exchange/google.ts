@@ -1,5 +1,4 @@
 import { decodeJwt } from 'jose';
-import { LoginError } from '../explain/errors.ts';
 import {
   describeGoogleAttempt,
   type GoogleAttempt,
@@ -7,10 +6,11 @@ import {
   parseWorkloadIdentityProvider,
   providerHint,
 } from '../explain/google-hint.ts';
-import type { SecretRegistry } from '../explain/redaction.ts';
-import { answerBegins, excerpt } from '../explain/server-answer.ts';
 import { assertPrintable, normalizeHost } from '../net/host.ts';
 import { type HttpClient, type HttpResponse, parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import type { SecretRegistry } from '../safe-output/redaction.ts';
+import { answerBegins, excerpt } from '../safe-output/server-answer.ts';
 import type { Credential } from './credential.ts';
 
 export const DEFAULT_GOOGLE_STS_URL = 'https://sts.googleapis.com/v1/token';

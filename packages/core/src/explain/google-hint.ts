@@ -1,6 +1,6 @@
 import type { GooglePlan } from '../exchange/google.ts';
+import { printableLine } from '../safe-output/printable.ts';
 import { describeClaims, type IdTokenClaims } from './claims.ts';
-import { printableLine } from './printable.ts';
 
 /** What the diagnostics of a refused Google exchange need to know about the attempt. */
 export interface GoogleAttempt {

@@ -1,6 +1,4 @@
 import type { Credential } from '../exchange/credential.ts';
-import { describeFailure } from '../explain/errors.ts';
-import { redactingLogger } from '../explain/logger.ts';
 import {
   httpForOneLogin,
   type LoginContext,
@@ -12,6 +10,8 @@ import {
   planLogin,
   withHostMetadata,
 } from '../login.ts';
+import { describeFailure } from '../safe-output/errors.ts';
+import { redactingLogger } from '../safe-output/logger.ts';
 import { type MetadataServer, startMetadataServer } from './metadata-server.ts';
 import { TokenProvider } from './token-provider.ts';
 

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
-import { LoginError } from '../explain/errors.ts';
 import { parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
 
 const HINT =
   'Run this in a later step of the job whose databricks-oidc-login step ran in mode refresh with export-env true, ' +

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeFailure } from '../explain/errors.ts';
-import type { Logger } from '../explain/logger.ts';
-import type { SecretRegistry } from '../explain/redaction.ts';
 import { normalizeHost } from '../net/host.ts';
+import { describeFailure } from '../safe-output/errors.ts';
+import type { Logger } from '../safe-output/logger.ts';
+import type { SecretRegistry } from '../safe-output/redaction.ts';
 import type { TokenProvider } from './token-provider.ts';
 
 /**

@@ -3,9 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Credential } from '../exchange/credential.ts';
-import { describeFailure, LoginError } from '../explain/errors.ts';
-import { type Logger, redactingLogger } from '../explain/logger.ts';
-import { SecretRegistry } from '../explain/redaction.ts';
 import {
   httpForOneLogin,
   type LoginOptions,
@@ -16,6 +13,9 @@ import {
 } from '../login.ts';
 import type { HostMetadata } from '../net/host-metadata.ts';
 import { HttpClient } from '../net/http.ts';
+import { describeFailure, LoginError } from '../safe-output/errors.ts';
+import { type Logger, redactingLogger } from '../safe-output/logger.ts';
+import { SecretRegistry } from '../safe-output/redaction.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
 import { createPrivateFile } from './service-log.ts';
