@@ -146,7 +146,7 @@ export {
   stopMetadataService,
   stopOwnMetadataService,
 } from './serve/service-stop.ts';
-export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenRefreshOptions } from './serve/token-provider.ts';
+export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenRefreshOptions } from './serve/token-cache.ts';
 export {
   AZURE_DEVOPS_AUDIENCE,
   type AzureDevOpsJob,

@@ -13,7 +13,7 @@ import {
 import { describeFailure } from '../safe-output/errors.ts';
 import { redactingLogger } from '../safe-output/logger.ts';
 import { type MetadataServer, startMetadataServer } from './metadata-server.ts';
-import { TokenProvider } from './token-provider.ts';
+import { TokenProvider } from './token-cache.ts';
 
 /** A completed login and a provider that keeps its credential fresh in this process. */
 export interface FreshLogin {

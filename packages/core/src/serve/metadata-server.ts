@@ -5,7 +5,7 @@ import { normalizeHost } from '../net/host.ts';
 import { describeFailure } from '../safe-output/errors.ts';
 import type { Logger } from '../safe-output/logger.ts';
 import type { SecretRegistry } from '../safe-output/redaction.ts';
-import type { TokenProvider } from './token-provider.ts';
+import type { TokenProvider } from './token-cache.ts';
 
 /**
  * The service stops by itself after this long, in case nothing ever stops it: 5 days, the

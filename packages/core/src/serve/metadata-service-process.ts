@@ -19,7 +19,7 @@ import { SecretRegistry } from '../safe-output/redaction.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
 import { createPrivateFile } from './service-log.ts';
-import { TokenProvider } from './token-provider.ts';
+import { TokenProvider } from './token-cache.ts';
 
 /** The serialisable settings a login step hands its metadata service. */
 export type MetadataServiceSettings = Pick<
