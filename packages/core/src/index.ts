@@ -63,23 +63,25 @@ export {
   type WorkloadSettings,
 } from './library/workload-settings.ts';
 export {
-  type AuthMethod,
-  type AuthType,
-  describeHostRoute,
   httpForOneLogin,
   type LoginContext,
-  type LoginOptions,
-  type LoginPlan,
   type LoginResult,
   login,
   obtainClientCredentialsToken,
   obtainCredential,
   PAT_EXPIRY_UNKNOWN,
+} from './login.ts';
+export {
+  type AuthMethod,
+  type AuthType,
+  describeHostRoute,
+  type LoginOptions,
+  type LoginPlan,
   type Provider,
   planLogin,
   withHostMetadata,
   workspaceHeaders,
-} from './login.ts';
+} from './login-plan.ts';
 export {
   assertLength,
   assertPrintable,

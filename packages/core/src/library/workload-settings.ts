@@ -1,4 +1,4 @@
-import type { AuthType, LoginOptions } from '../login.ts';
+import type { AuthType, LoginOptions } from '../login-plan.ts';
 import { LoginError } from '../safe-output/errors.ts';
 import {
   type ChosenSource,

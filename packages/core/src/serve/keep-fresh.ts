@@ -2,14 +2,12 @@ import type { Credential } from '../exchange/credential.ts';
 import {
   httpForOneLogin,
   type LoginContext,
-  type LoginOptions,
   type LoginResult,
   login,
   obtainClientCredentialsToken,
   obtainCredential,
-  planLogin,
-  withHostMetadata,
 } from '../login.ts';
+import { type LoginOptions, planLogin, withHostMetadata } from '../login-plan.ts';
 import { describeFailure } from '../safe-output/errors.ts';
 import { redactingLogger } from '../safe-output/logger.ts';
 import { type MetadataServer, startMetadataServer } from './metadata-server.ts';

@@ -3,14 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Credential } from '../exchange/credential.ts';
-import {
-  httpForOneLogin,
-  type LoginOptions,
-  obtainClientCredentialsToken,
-  obtainCredential,
-  planLogin,
-  withHostMetadata,
-} from '../login.ts';
+import { httpForOneLogin, obtainClientCredentialsToken, obtainCredential } from '../login.ts';
+import { type LoginOptions, planLogin, withHostMetadata } from '../login-plan.ts';
 import type { HostMetadata } from '../net/host-metadata.ts';
 import { HttpClient } from '../net/http.ts';
 import { describeFailure, LoginError } from '../safe-output/errors.ts';
