@@ -36,15 +36,19 @@ export {
   exchangeWithGoogle,
   GCP_ACCOUNTS_HOST,
   type GoogleCredentials,
-  type GooglePlan,
   planGoogleLogin,
 } from './exchange/google.ts';
+export {
+  type GoogleAttempt,
+  type GooglePlan,
+  parseWorkloadIdentityProvider,
+} from './exchange/google-attempt.ts';
 export { basicCredential, type ClientCredentials, requestClientCredentialsToken } from './exchange/m2m.ts';
 export { verifyPersonalAccessToken } from './exchange/pat.ts';
 export { verifyWorkspaceToken } from './exchange/verify.ts';
 export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 export { federationPolicyHint } from './explain/federation-policy-hint.ts';
-export { type GoogleAttempt, googlePrincipal, parseWorkloadIdentityProvider } from './explain/google-hint.ts';
+export { googlePrincipal } from './explain/google-hint.ts';
 export { describeIdTokenReport, type IdTokenReport } from './explain/id-token-report.ts';
 export { authorizedFetch } from './library/authorized-fetch.ts';
 export {

@@ -7,7 +7,8 @@ import {
   type IdTokenSourceOption,
 } from './auth-type.ts';
 import { DEFAULT_AUTHORITY_HOST, entraTokenEndpoint } from './exchange/entra.ts';
-import { GCP_ACCOUNTS_HOST, type GooglePlan, planGoogleLogin } from './exchange/google.ts';
+import { GCP_ACCOUNTS_HOST, planGoogleLogin } from './exchange/google.ts';
+import type { GooglePlan } from './exchange/google-attempt.ts';
 import {
   assertPrintable,
   DEFAULT_ACCOUNTS_HOST,

@@ -7,7 +7,8 @@ import {
   isIssuedByDatabricksHost,
 } from './exchange/databricks.ts';
 import { exchangeWithEntra } from './exchange/entra.ts';
-import { exchangeWithGoogle, type GooglePlan } from './exchange/google.ts';
+import { exchangeWithGoogle } from './exchange/google.ts';
+import type { GooglePlan } from './exchange/google-attempt.ts';
 import { basicCredential, requestClientCredentialsToken } from './exchange/m2m.ts';
 import { verifyPersonalAccessToken } from './exchange/pat.ts';
 import { verifyWorkspaceToken } from './exchange/verify.ts';

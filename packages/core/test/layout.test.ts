@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -39,5 +39,43 @@ describe('source file names', () => {
       .filter((f) => core.has(basename(f)))
       .map((f) => relative(ROOT, f));
     expect(clashes).toEqual([]);
+  });
+});
+
+/** The files a source file imports: the relative `'./...'` of its import and export statements. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^(?:(?:import|export)\b[^;]*?\bfrom\s+|import\s+)'(\.{1,2}\/[^']+)'/gms)].map(
+    (m) => resolve(dirname(file), m[1] ?? ''),
+  );
+}
+
+/** Cycles of imports, each as the files around it; a depth-first walk finds one wherever there is any. */
+function importCycles(files: string[]): string[][] {
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (file: string): void => {
+    const at = path.indexOf(file);
+    if (at >= 0) {
+      cycles.push([...path.slice(at), file].map((f) => relative(ROOT, f)));
+      return;
+    }
+    if (done.has(file)) return;
+    path.push(file);
+    for (const imported of importsOf(file)) visit(imported);
+    path.pop();
+    done.add(file);
+  };
+  for (const file of files) visit(file);
+  return cycles;
+}
+
+// Dependencies point one way inside the core too: a file never needs, however indirectly, its own importer.
+describe('core imports', () => {
+  it('no two files of packages/core/src import each other, directly or through others', () => {
+    const files = sourceFiles(join(PACKAGES, 'core/src')).filter((f) => f.endsWith('.ts'));
+    expect(importsOf(join(PACKAGES, 'core/src/index.ts')).length).toBeGreaterThan(50);
+    expect(importCycles(files)).toEqual([]);
   });
 });

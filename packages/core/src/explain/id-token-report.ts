@@ -1,4 +1,4 @@
-import type { GooglePlan } from '../exchange/google.ts';
+import type { GooglePlan } from '../exchange/google-attempt.ts';
 import { LoginError } from '../safe-output/errors.ts';
 import { printableLine } from '../safe-output/printable.ts';
 import { describeClaims, type IdTokenClaims } from './claims.ts';
