@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -77,5 +77,24 @@ describe('core imports', () => {
     const files = sourceFiles(join(PACKAGES, 'core/src')).filter((f) => f.endsWith('.ts'));
     expect(importsOf(join(PACKAGES, 'core/src/index.ts')).length).toBeGreaterThan(50);
     expect(importCycles(files)).toEqual([]);
+  });
+});
+
+// CONTRIBUTING's layout is how a newcomer finds a behaviour: it names every folder of the core, and only real paths.
+describe("CONTRIBUTING.md's layout", () => {
+  const text = readFileSync(join(ROOT, 'CONTRIBUTING.md'), 'utf8');
+  const block = /## Layout\s+```\n([\s\S]*?)```/.exec(text)?.[1] ?? '';
+  const named = [...block.matchAll(/^\s+src\/(\S+?)(?:,|\s)/gm)].map((m) => m[1] ?? '');
+
+  it('names only paths that exist in packages/core/src', () => {
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((path) => !existsSync(join(PACKAGES, 'core/src', path)))).toEqual([]);
+  });
+
+  it('names every folder of packages/core/src', () => {
+    const folders = readdirSync(join(PACKAGES, 'core/src'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${entry.name}/`);
+    expect(folders.filter((folder) => !named.includes(folder))).toEqual([]);
   });
 });
