@@ -1,9 +1,9 @@
-import type { Logger } from './explain/logger.ts';
-import { silentLogger } from './explain/logger.ts';
-import { quoteInput } from './explain/printable.ts';
 import { assertLength, assertPrintable } from './net/host.ts';
 import { HOST_METADATA_PATH, type HostMetadata, readHostMetadata } from './net/host-metadata.ts';
 import type { HttpClient } from './net/http.ts';
+import type { Logger } from './safe-output/logger.ts';
+import { silentLogger } from './safe-output/logger.ts';
+import { quoteInput } from './safe-output/printable.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
 /** The audience to request, and why it was chosen (shown in logs and diagnostics). */

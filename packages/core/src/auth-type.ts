@@ -1,7 +1,7 @@
 import { isTokenShaped } from './exchange/credential.ts';
-import { LoginError } from './explain/errors.ts';
-import type { Logger } from './explain/logger.ts';
 import { assertPrintable } from './net/host.ts';
+import { LoginError } from './safe-output/errors.ts';
+import type { Logger } from './safe-output/logger.ts';
 import type { IdTokenSource } from './sources/id-token-source.ts';
 
 /** How to authenticate: OIDC first; M2M and PAT are explicit or explained fallbacks. */

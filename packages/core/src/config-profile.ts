@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { LoginError } from './explain/errors.ts';
-import { hasControlCharacters, quoteInput } from './explain/printable.ts';
 import type { LoginResult } from './login.ts';
+import { LoginError } from './safe-output/errors.ts';
+import { hasControlCharacters, quoteInput } from './safe-output/printable.ts';
 import { writePrivateFile } from './serve/private-file.ts';
 
 /**

@@ -36,25 +36,20 @@ export {
   exchangeWithGoogle,
   GCP_ACCOUNTS_HOST,
   type GoogleCredentials,
-  type GooglePlan,
   planGoogleLogin,
 } from './exchange/google.ts';
+export {
+  type GoogleAttempt,
+  type GooglePlan,
+  parseWorkloadIdentityProvider,
+} from './exchange/google-attempt.ts';
 export { basicCredential, type ClientCredentials, requestClientCredentialsToken } from './exchange/m2m.ts';
 export { verifyPersonalAccessToken } from './exchange/pat.ts';
 export { verifyWorkspaceToken } from './exchange/verify.ts';
 export { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
-export { describeFailure, LoginError, type LoginErrorCode, TROUBLESHOOTING_URL } from './explain/errors.ts';
 export { federationPolicyHint } from './explain/federation-policy-hint.ts';
-export { type GoogleAttempt, googlePrincipal, parseWorkloadIdentityProvider } from './explain/google-hint.ts';
+export { googlePrincipal } from './explain/google-hint.ts';
 export { describeIdTokenReport, type IdTokenReport } from './explain/id-token-report.ts';
-export { type Logger, redactingLogger, silentLogger } from './explain/logger.ts';
-export {
-  hasControlCharacters,
-  neutraliseRunnerCommands,
-  printableLine,
-  quoteInput,
-} from './explain/printable.ts';
-export { redactCredentialShapes, SecretRegistry } from './explain/redaction.ts';
 export { authorizedFetch } from './library/authorized-fetch.ts';
 export {
   type DatabricksSqlToken,
@@ -72,23 +67,25 @@ export {
   type WorkloadSettings,
 } from './library/workload-settings.ts';
 export {
-  type AuthMethod,
-  type AuthType,
-  describeHostRoute,
   httpForOneLogin,
   type LoginContext,
-  type LoginOptions,
-  type LoginPlan,
   type LoginResult,
   login,
   obtainClientCredentialsToken,
   obtainCredential,
   PAT_EXPIRY_UNKNOWN,
+} from './login.ts';
+export {
+  type AuthMethod,
+  type AuthType,
+  describeHostRoute,
+  type LoginOptions,
+  type LoginPlan,
   type Provider,
   planLogin,
   withHostMetadata,
   workspaceHeaders,
-} from './login.ts';
+} from './login-plan.ts';
 export {
   assertLength,
   assertPrintable,
@@ -116,6 +113,20 @@ export {
   parseRetryAfter,
 } from './net/http.ts';
 export { RELEASE_REPOSITORY, RELEASE_VERSION, releaseDocumentUrl } from './release.ts';
+export {
+  describeFailure,
+  LoginError,
+  type LoginErrorCode,
+  TROUBLESHOOTING_URL,
+} from './safe-output/errors.ts';
+export { type Logger, redactingLogger, silentLogger } from './safe-output/logger.ts';
+export {
+  hasControlCharacters,
+  neutraliseRunnerCommands,
+  printableLine,
+  quoteInput,
+} from './safe-output/printable.ts';
+export { redactCredentialShapes, SecretRegistry } from './safe-output/redaction.ts';
 export { type FreshLogin, loginAndKeepFresh, loginAndServe, type ServeOptions } from './serve/keep-fresh.ts';
 export { requestMetadataToken } from './serve/metadata-client.ts';
 export {
@@ -142,7 +153,7 @@ export {
   stopMetadataService,
   stopOwnMetadataService,
 } from './serve/service-stop.ts';
-export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenRefreshOptions } from './serve/token-provider.ts';
+export { MIN_USABLE_LIFETIME_MS, TokenProvider, type TokenRefreshOptions } from './serve/token-cache.ts';
 export {
   AZURE_DEVOPS_AUDIENCE,
   type AzureDevOpsJob,

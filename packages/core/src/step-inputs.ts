@@ -1,5 +1,5 @@
-import { LoginError } from './explain/errors.ts';
-import { quoteInput } from './explain/printable.ts';
+import { LoginError } from './safe-output/errors.ts';
+import { quoteInput } from './safe-output/printable.ts';
 
 /**
  * Parsers for the plain-text inputs both CI adapters receive. `name` is the input's name as the

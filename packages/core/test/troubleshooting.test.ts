@@ -5,7 +5,9 @@ import { LoginError } from '../src/index.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const codes = [
-  ...readFileSync(join(ROOT, 'packages/core/src/explain/errors.ts'), 'utf8').matchAll(/^\s+\| '([A-Z_]+)'/gm),
+  ...readFileSync(join(ROOT, 'packages/core/src/safe-output/errors.ts'), 'utf8').matchAll(
+    /^\s+\| '([A-Z_]+)'/gm,
+  ),
 ].map((m) => m[1]);
 const guide = readFileSync(join(ROOT, 'TROUBLESHOOTING.md'), 'utf8');
 const sections = [...guide.matchAll(/^## `([A-Z_]+)`$/gm)].map((m) => m[1]);

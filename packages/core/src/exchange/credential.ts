@@ -1,9 +1,9 @@
 import { decodeJwt } from 'jose';
-import { LoginError } from '../explain/errors.ts';
-import { printableLine } from '../explain/printable.ts';
-import { answerBegins } from '../explain/server-answer.ts';
 import type { HttpResponse } from '../net/http.ts';
 import { parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { printableLine } from '../safe-output/printable.ts';
+import { answerBegins } from '../safe-output/server-answer.ts';
 
 /** A Databricks (or Entra-for-Databricks) access token and when it stops working. */
 export interface Credential {

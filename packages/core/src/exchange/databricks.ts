@@ -1,11 +1,11 @@
-import { LoginError } from '../explain/errors.ts';
 import {
   describeExchangeAttempt,
   type ExchangeAttempt,
   federationPolicyHint,
 } from '../explain/federation-policy-hint.ts';
-import { looksLikeHtml, serverSays } from '../explain/server-answer.ts';
 import { formBody, type HttpClient, type HttpResponse } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { looksLikeHtml, serverSays } from '../safe-output/server-answer.ts';
 import { type Credential, readTokenResponse } from './credential.ts';
 
 /** Workspace: `<host>/oidc/v1/token`; account: `<accounts-host>/oidc/accounts/<id>/v1/token`. */

@@ -1,7 +1,7 @@
 import { describeClaims, type IdTokenClaims } from '../explain/claims.ts';
-import { LoginError } from '../explain/errors.ts';
-import { looksLikeHtml, serverSays } from '../explain/server-answer.ts';
 import { formBody, type HttpClient, parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { looksLikeHtml, serverSays } from '../safe-output/server-answer.ts';
 import { type Credential, readTokenResponse } from './credential.ts';
 
 /** The Azure Databricks first-party application; its `.default` scope yields a workspace token. */

@@ -1,38 +1,18 @@
 import { decodeJwt } from 'jose';
-import { LoginError } from '../explain/errors.ts';
-import {
-  describeGoogleAttempt,
-  type GoogleAttempt,
-  iamGrantHint,
-  parseWorkloadIdentityProvider,
-  providerHint,
-} from '../explain/google-hint.ts';
-import type { SecretRegistry } from '../explain/redaction.ts';
-import { answerBegins, excerpt } from '../explain/server-answer.ts';
+import { describeGoogleAttempt, iamGrantHint, providerHint } from '../explain/google-hint.ts';
 import { assertPrintable, normalizeHost } from '../net/host.ts';
 import { type HttpClient, type HttpResponse, parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import type { SecretRegistry } from '../safe-output/redaction.ts';
+import { answerBegins, excerpt } from '../safe-output/server-answer.ts';
 import { assertUsableLifetime, type Credential, isTokenShaped, malformedTokenAnswer } from './credential.ts';
+import { type GoogleAttempt, type GooglePlan, parseWorkloadIdentityProvider } from './google-attempt.ts';
 
 export const DEFAULT_GOOGLE_STS_URL = 'https://sts.googleapis.com/v1/token';
 export const DEFAULT_GOOGLE_IAM_CREDENTIALS_URL = 'https://iamcredentials.googleapis.com';
 /** The accounts console of Databricks on Google Cloud, and the audience of account-level Google ID tokens. */
 export const GCP_ACCOUNTS_HOST = 'https://accounts.gcp.databricks.com';
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
-
-/** A validated provider-google login: what to send where. */
-export interface GooglePlan {
-  /** `projects/N/locations/global/workloadIdentityPools/P/providers/V`. */
-  workloadIdentityProvider: string;
-  serviceAccount: string;
-  /** The full STS token URL. */
-  stsUrl: string;
-  /** The IAM Credentials base URL, without a trailing slash. */
-  iamCredentialsUrl: string;
-  /** The Google ID token's audience: the workspace URL, or the accounts host. */
-  idTokenAudience: string;
-  /** Also mint a cloud-platform access token, for X-Databricks-GCP-SA-Access-Token. */
-  accessToken: boolean;
-}
 
 /** The Google ID token for Databricks, and the access token when it was asked for. */
 export interface GoogleCredentials {

@@ -1,6 +1,6 @@
-import { LoginError } from '../explain/errors.ts';
-import { serverSays } from '../explain/server-answer.ts';
 import { formBody, type HttpClient, parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { serverSays } from '../safe-output/server-answer.ts';
 import type { Credential } from './credential.ts';
 import { databricksTokenEndpoint, readDatabricksTokenAnswer } from './databricks.ts';
 

@@ -1,5 +1,5 @@
-import { LoginError } from '../explain/errors.ts';
 import type { HttpClient } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
 import { verifyWorkspaceToken } from './verify.ts';
 
 /**

@@ -1,7 +1,7 @@
-import { LoginError } from '../explain/errors.ts';
-import { printableLine } from '../explain/printable.ts';
-import { answerBegins, looksLikeHtml, serverSays } from '../explain/server-answer.ts';
 import { type HttpClient, parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { printableLine } from '../safe-output/printable.ts';
+import { answerBegins, looksLikeHtml, serverSays } from '../safe-output/server-answer.ts';
 
 export interface VerifyOptions {
   /** What to change when the workspace refuses the principal. */

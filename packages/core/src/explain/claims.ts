@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
-import { LoginError } from './errors.ts';
-import { printableLine } from './printable.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { printableLine } from '../safe-output/printable.ts';
 
 /** The claims of an ID token that matter for federation, decoded but never verified. */
 export interface IdTokenClaims {

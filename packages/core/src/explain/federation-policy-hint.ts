@@ -1,5 +1,5 @@
+import { printableLine } from '../safe-output/printable.ts';
 import { describeClaims, type IdTokenClaims } from './claims.ts';
-import { printableLine } from './printable.ts';
 
 /** What the diagnostics of a rejected exchange need to know about the attempt. */
 export interface ExchangeAttempt {

@@ -1,34 +1,10 @@
-import type { GooglePlan } from '../exchange/google.ts';
+import {
+  type GoogleAttempt,
+  type GooglePlan,
+  parseWorkloadIdentityProvider,
+} from '../exchange/google-attempt.ts';
+import { printableLine } from '../safe-output/printable.ts';
 import { describeClaims, type IdTokenClaims } from './claims.ts';
-import { printableLine } from './printable.ts';
-
-/** What the diagnostics of a refused Google exchange need to know about the attempt. */
-export interface GoogleAttempt {
-  plan: GooglePlan;
-  claims: IdTokenClaims;
-  /** The CI token's audience, and where it came from. */
-  audience: string;
-  audienceSource: string;
-}
-
-/** The parts of `projects/N/locations/global/workloadIdentityPools/P/providers/V`. */
-export interface WorkloadIdentityProviderName {
-  name: string;
-  project: string;
-  pool: string;
-  provider: string;
-}
-
-/** Parses a provider name; the `//iam.googleapis.com/` and `https://iam.googleapis.com/` forms are accepted too. */
-export function parseWorkloadIdentityProvider(raw: string): WorkloadIdentityProviderName | undefined {
-  const name = raw.replace(/^(?:https:)?\/\/iam\.googleapis\.com\//, '');
-  const m =
-    /^projects\/([^/\s]+)\/locations\/global\/workloadIdentityPools\/([^/\s]+)\/providers\/([^/\s]+)$/.exec(
-      name,
-    );
-  if (!m?.[1] || !m[2] || !m[3]) return undefined;
-  return { name, project: m[1], pool: m[2], provider: m[3] };
-}
 
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;

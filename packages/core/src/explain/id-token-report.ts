@@ -1,8 +1,8 @@
-import type { GooglePlan } from '../exchange/google.ts';
+import type { GooglePlan } from '../exchange/google-attempt.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { printableLine } from '../safe-output/printable.ts';
 import { describeClaims, type IdTokenClaims } from './claims.ts';
-import { LoginError } from './errors.ts';
 import { describeGoogleAttempt } from './google-hint.ts';
-import { printableLine } from './printable.ts';
 
 /** What `explain` knows about a token it read but did not exchange. */
 export interface IdTokenReport {

@@ -1,6 +1,6 @@
 import type { Credential } from '../exchange/credential.ts';
-import { type Logger, silentLogger } from '../explain/logger.ts';
-import { SecretRegistry } from '../explain/redaction.ts';
+import { type Logger, silentLogger } from '../safe-output/logger.ts';
+import { SecretRegistry } from '../safe-output/redaction.ts';
 import { type FreshLogin, loginAndKeepFresh } from '../serve/keep-fresh.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { setUpWorkloadLogin, type WorkloadSettings } from './workload-settings.ts';

@@ -1,5 +1,5 @@
-import { LoginError } from '../explain/errors.ts';
-import type { AuthType, LoginOptions } from '../login.ts';
+import type { AuthType, LoginOptions } from '../login-plan.ts';
+import { LoginError } from '../safe-output/errors.ts';
 import {
   type ChosenSource,
   chooseIdTokenSource,

@@ -1,5 +1,5 @@
-import type { Logger } from '../explain/logger.ts';
-import { hasControlCharacters, quoteInput } from '../explain/printable.ts';
+import type { Logger } from '../safe-output/logger.ts';
+import { hasControlCharacters, quoteInput } from '../safe-output/printable.ts';
 import { type HttpClient, parseJsonObject } from './http.ts';
 
 /** Where every Databricks host describes itself (databricks-sdk-go `config/host_metadata.go`). */

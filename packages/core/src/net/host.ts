@@ -1,5 +1,5 @@
-import { LoginError } from '../explain/errors.ts';
-import { hasControlCharacters, quoteInput } from '../explain/printable.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { hasControlCharacters, quoteInput } from '../safe-output/printable.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,8 +1,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { LoginError } from '../explain/errors.ts';
-import { type Logger, silentLogger } from '../explain/logger.ts';
 import { RELEASE_VERSION } from '../release.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { type Logger, silentLogger } from '../safe-output/logger.ts';
 import { ProxyFailure, routeFor } from './agents.ts';
 
 /** Statuses worth another attempt: throttling and transient server faults. */

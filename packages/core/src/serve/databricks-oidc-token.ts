@@ -2,9 +2,9 @@
 // service (DATABRICKS_METADATA_SERVICE_URL, DATABRICKS_HOST), for tools without Databricks auth:
 //   curl -H "Authorization: Bearer $(databricks-oidc-token)" "$DATABRICKS_HOST/api/2.0/..."
 // stdout carries the token and nothing else; errors go to stderr with exit code 1.
-import { describeFailure } from '../explain/errors.ts';
-import { neutraliseRunnerCommands } from '../explain/printable.ts';
-import { redactCredentialShapes } from '../explain/redaction.ts';
+import { describeFailure } from '../safe-output/errors.ts';
+import { neutraliseRunnerCommands } from '../safe-output/printable.ts';
+import { redactCredentialShapes } from '../safe-output/redaction.ts';
 import { requestMetadataToken } from './metadata-client.ts';
 
 requestMetadataToken(process.env.DATABRICKS_METADATA_SERVICE_URL, process.env.DATABRICKS_HOST).then(

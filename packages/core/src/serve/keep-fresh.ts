@@ -1,19 +1,17 @@
 import type { Credential } from '../exchange/credential.ts';
-import { describeFailure } from '../explain/errors.ts';
-import { redactingLogger } from '../explain/logger.ts';
 import {
   httpForOneLogin,
   type LoginContext,
-  type LoginOptions,
   type LoginResult,
   login,
   obtainClientCredentialsToken,
   obtainCredential,
-  planLogin,
-  withHostMetadata,
 } from '../login.ts';
+import { type LoginOptions, planLogin, withHostMetadata } from '../login-plan.ts';
+import { describeFailure } from '../safe-output/errors.ts';
+import { redactingLogger } from '../safe-output/logger.ts';
 import { type MetadataServer, startMetadataServer } from './metadata-server.ts';
-import { TokenProvider } from './token-provider.ts';
+import { TokenProvider } from './token-cache.ts';
 
 /** A completed login and a provider that keeps its credential fresh in this process. */
 export interface FreshLogin {

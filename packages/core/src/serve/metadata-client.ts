@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { isTokenShaped } from '../exchange/credential.ts';
-import { LoginError } from '../explain/errors.ts';
-import { excerpt } from '../explain/server-answer.ts';
 import { parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { excerpt } from '../safe-output/server-answer.ts';
 
 const HINT =
   'Run this in a later step of the job whose databricks-oidc-login step ran in mode refresh with export-env true, ' +

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeFailure } from '../explain/errors.ts';
-import type { Logger } from '../explain/logger.ts';
-import { neutraliseRunnerCommands } from '../explain/printable.ts';
-import type { SecretRegistry } from '../explain/redaction.ts';
 import { normalizeHost } from '../net/host.ts';
-import type { TokenProvider } from './token-provider.ts';
+import { describeFailure } from '../safe-output/errors.ts';
+import type { Logger } from '../safe-output/logger.ts';
+import { neutraliseRunnerCommands } from '../safe-output/printable.ts';
+import type { SecretRegistry } from '../safe-output/redaction.ts';
+import type { TokenProvider } from './token-cache.ts';
 
 /**
  * The service stops by itself after this long, in case nothing ever stops it: 5 days, the

@@ -3,24 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Credential } from '../exchange/credential.ts';
-import { describeFailure, LoginError } from '../explain/errors.ts';
-import { type Logger, redactingLogger } from '../explain/logger.ts';
-import { neutraliseRunnerCommands } from '../explain/printable.ts';
-import { SecretRegistry } from '../explain/redaction.ts';
-import {
-  httpForOneLogin,
-  type LoginOptions,
-  obtainClientCredentialsToken,
-  obtainCredential,
-  planLogin,
-  withHostMetadata,
-} from '../login.ts';
+import { httpForOneLogin, obtainClientCredentialsToken, obtainCredential } from '../login.ts';
+import { type LoginOptions, planLogin, withHostMetadata } from '../login-plan.ts';
 import type { HostMetadata } from '../net/host-metadata.ts';
 import { HttpClient } from '../net/http.ts';
+import { describeFailure, LoginError } from '../safe-output/errors.ts';
+import { type Logger, redactingLogger } from '../safe-output/logger.ts';
+import { neutraliseRunnerCommands } from '../safe-output/printable.ts';
+import { SecretRegistry } from '../safe-output/redaction.ts';
 import type { IdTokenSource } from '../sources/id-token-source.ts';
 import { startMetadataServer } from './metadata-server.ts';
 import { createPrivateFile } from './private-file.ts';
-import { TokenProvider } from './token-provider.ts';
+import { TokenProvider } from './token-cache.ts';
 
 /** The serialisable settings a login step hands its metadata service. */
 export type MetadataServiceSettings = Pick<

@@ -1,6 +1,6 @@
-import { LoginError } from '../explain/errors.ts';
-import { excerpt } from '../explain/server-answer.ts';
 import { describeUrl, parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { excerpt } from '../safe-output/server-answer.ts';
 import type { IdTokenSource } from './id-token-source.ts';
 
 /** Where an Azure DevOps job asks for OIDC tokens: the System.* variables of the job. */

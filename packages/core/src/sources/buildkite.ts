@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { LoginError } from '../explain/errors.ts';
-import { excerpt } from '../explain/server-answer.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { excerpt } from '../safe-output/server-answer.ts';
 import type { IdTokenSource } from './id-token-source.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LoginError } from '../explain/errors.ts';
+import { LoginError } from '../safe-output/errors.ts';
 import { azureDevOpsIdTokenSource } from './azure-devops.ts';
 import {
   type AzureWorkloadIdentity,

@@ -1,4 +1,4 @@
-import { LoginError } from '../explain/errors.ts';
+import { LoginError } from '../safe-output/errors.ts';
 import type { IdTokenSource } from './id-token-source.ts';
 
 /** What a CI-specific source built on a variable or file says about itself. */

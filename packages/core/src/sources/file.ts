@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LoginError } from '../explain/errors.ts';
+import { LoginError } from '../safe-output/errors.ts';
 import type { SourceTraits } from './environment.ts';
 import type { IdTokenSource } from './id-token-source.ts';
 

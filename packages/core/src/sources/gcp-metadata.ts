@@ -1,5 +1,5 @@
-import { LoginError } from '../explain/errors.ts';
 import { assertPrintable, isLoopbackHostname } from '../net/host.ts';
+import { LoginError } from '../safe-output/errors.ts';
 import type { IdTokenSource } from './id-token-source.ts';
 
 const DEFAULT_METADATA_HOST = 'metadata.google.internal';

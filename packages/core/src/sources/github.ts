@@ -1,5 +1,5 @@
-import { LoginError } from '../explain/errors.ts';
 import { describeUrl, parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
 import type { IdTokenSource } from './id-token-source.ts';
 
 const MISSING_GITHUB_VARIABLES_HINT =

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LoginError } from '../explain/errors.ts';
-import { quoteInput } from '../explain/printable.ts';
-import { excerpt } from '../explain/server-answer.ts';
 import { assertPrintable } from '../net/host.ts';
 import { parseJsonObject } from '../net/http.ts';
+import { LoginError } from '../safe-output/errors.ts';
+import { quoteInput } from '../safe-output/printable.ts';
+import { excerpt } from '../safe-output/server-answer.ts';
 import type { IdTokenSource } from './id-token-source.ts';
 import { kubernetesPolicyNotes, SERVICE_ACCOUNT_DIR } from './kubernetes.ts';
 
