@@ -1,5 +1,5 @@
 // `npm run emulators`: the loopback emulators in the foreground, for trying the command-line tool
-// by hand (README "Try the command-line tool by hand"). It prints, on stdout, the variables of a
+// by hand (README "The command-line tool, by hand"). It prints, on stdout, the variables of a
 // GitLab-like job to paste into another shell, and runs until Ctrl-C or SIGTERM.
 import { CiIssuer } from '../test/emulators/ci-issuers.ts';
 import { startEmulators } from '../test/emulators/index.ts';

@@ -31,10 +31,23 @@ edit('azure-devops-extension/DatabricksOidcLoginV1/task.json', (text) =>
       .replace(/"Patch": \d+/, `"Patch": ${patch}`),
   ),
 );
-// The README pins the CLI's release in its examples: the npm package, the single file, the image.
-edit('README.md', (text) =>
-  text
-    .replace(/databricks-oidc-login@\d+\.\d+\.\d+/g, `databricks-oidc-login@${version}`)
-    .replace(/\/releases\/download\/v\d+\.\d+\.\d+\//g, `/releases/download/v${version}/`)
-    .replace(/(ghcr\.io\/[\w.-]+\/[\w.-]+):\d+\.\d+\.\d+/g, `$1:${version}`),
+// The docs (README.md and the guides in docs/) pin the CLI's release in their examples: the npm
+// package, the single file, the image. Every file with such a pin follows; at least one has them.
+const pins = [
+  [/databricks-oidc-login@\d+\.\d+\.\d+/g, `databricks-oidc-login@${version}`],
+  [/\/releases\/download\/v\d+\.\d+\.\d+\//g, `/releases/download/v${version}/`],
+  [/(ghcr\.io\/[\w.-]+\/[\w.-]+):\d+\.\d+\.\d+/g, `$1:${version}`],
+];
+const docs = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+const pinned = docs.filter((path) =>
+  pins.some(([pattern]) => new RegExp(pattern.source).test(readFileSync(join(root, path), 'utf8'))),
 );
+if (pinned.length === 0) throw new Error('no document pins the CLI release');
+for (const path of pinned)
+  edit(path, (text) => pins.reduce((t, [pattern, replacement]) => t.replace(pattern, replacement), text));

@@ -157,7 +157,7 @@ describe('GitHub Action, default inputs (mode refresh)', () => {
       expect(shell.stdout).not.toBe(first);
       expect(await scimMe(e.databricks.url, shell.stdout)).toBe(200);
     }
-    // The README's curl line, as a later step runs it (where curl is installed, as on every hosted runner).
+    // The curl line of docs/modes-and-metadata-service.md, as a later step runs it (where curl is installed, as on every hosted runner).
     if (existsSync('/usr/bin/curl')) {
       const curl = await runLaterShellStep(
         run,

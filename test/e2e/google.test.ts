@@ -258,7 +258,7 @@ describe('GitHub Action, provider google', () => {
     expect(run.masks).toEqual(expect.arrayContaining([idToken, accessToken]));
     expectNoTokenVisible(run);
 
-    // What the README's curl example does with the two outputs.
+    // What the curl example of docs/google-cloud.md does with the two outputs.
     const workspaces = `${emu.databricks.url}/api/2.0/accounts/${emu.databricks.accountId}/workspaces`;
     const create = (extra: Record<string, string>) =>
       fetch(workspaces, {

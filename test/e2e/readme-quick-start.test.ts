@@ -10,6 +10,7 @@ import {
   codeBlocks,
   entraFederatedCredentials,
   federationPolicies,
+  guide,
   README_EXAMPLES,
   section,
 } from '../release/readme.ts';
@@ -58,7 +59,7 @@ function asReader(text: string, emulators: Emulators): string {
 /** The README's federation policy that `match` picks, exactly as printed. */
 function readmePolicy(match: (policy: OidcPolicy) => boolean): OidcPolicy {
   const found = federationPolicies().filter((p) => match(p.policy));
-  expect(found, 'the README shows this federation policy once').toHaveLength(1);
+  expect(found, 'the docs show this federation policy once').toHaveLength(1);
   expect(found[0]?.servicePrincipalId).toBe(README_EXAMPLES.servicePrincipalId);
   return found[0]?.policy as OidcPolicy;
 }
@@ -159,7 +160,7 @@ describe('README, GitHub quick start', () => {
   });
 });
 
-describe('README, Microsoft Entra ID instead', () => {
+describe('docs/setup-walkthrough.md, Microsoft Entra ID instead', () => {
   it('logs in with the federated credential of the walkthrough and the step it shows', async () => {
     const [added] = entraFederatedCredentials();
     expect(added?.appId).toBe(README_EXAMPLES.applicationId);
@@ -175,7 +176,10 @@ describe('README, Microsoft Entra ID instead', () => {
     ];
     emu.servicePrincipal.policies.splice(0);
 
-    const [yaml] = codeBlocks(section('### Microsoft Entra ID instead (provider azure)'), 'yaml');
+    const [yaml] = codeBlocks(
+      section('## Microsoft Entra ID instead (provider azure)', guide('setup-walkthrough')),
+      'yaml',
+    );
     const [step] = parse(yaml ?? '') as WorkflowStep[];
     const inputs = Object.fromEntries(
       Object.entries(step?.with ?? {}).map(([k, v]) => [

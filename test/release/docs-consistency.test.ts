@@ -1,10 +1,20 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TASK_DIR } from '../e2e/azure-devops-agent.ts';
 import { ROOT } from '../e2e/github-runner.ts';
-import { codeBlocks, codeSpans, README, section, type TableRow, tableUnder } from './readme.ts';
+import {
+  anchors,
+  codeBlocks,
+  codeSpans,
+  GUIDES,
+  guide,
+  README,
+  section,
+  type TableRow,
+  tableUnder,
+} from './readme.ts';
 
 // The README's tables are what users read; action.yml and task.json are what runs. Like the
 // TROUBLESHOOTING test for error codes, these keep the two in step: every row names a real
@@ -227,6 +237,7 @@ describe('README tables against task.json', () => {
 describe('every example in the docs', () => {
   const documents = {
     'README.md': README,
+    ...GUIDES,
     'azure-devops-extension/overview.md': readFileSync(
       join(ROOT, 'azure-devops-extension/overview.md'),
       'utf8',
@@ -288,21 +299,15 @@ describe('README for users', () => {
       expect(headings.indexOf(later)).toBeGreaterThan(headings.indexOf('Azure DevOps quick start'));
   });
 
-  it('keeps a section for each feature of the other front ends and modes', () => {
+  it('keeps the front-page sections', () => {
     for (const heading of [
       "When you don't need this",
       'Prerequisites',
       'GitHub quick start',
       'Azure DevOps quick start',
-      'Setup walkthrough',
       'Inputs, outputs and variables',
-      'Mode refresh',
-      'No OIDC here',
-      'Databricks on Google Cloud',
-      'Other CIs and Kubernetes (command-line tool)',
-      'Library',
-      'Debug logs',
-      'Publishing the Azure DevOps extension',
+      'Modes: token and refresh',
+      'Guides',
       'Versioning',
       'Security',
       'Contributing',
@@ -310,8 +315,42 @@ describe('README for users', () => {
       expect(() => section(`## ${heading}`), heading).not.toThrow();
   });
 
+  it('keeps a guide in docs/ for each feature of the other front ends and modes, each linked from the README', () => {
+    const guides: Record<string, string[]> = {
+      'setup-walkthrough': ['# Setup walkthrough', '## Microsoft Entra ID instead (provider azure)'],
+      'modes-and-metadata-service': ['# Mode refresh', '## Which host spellings match'],
+      'unified-hosts-and-profiles': ['# Unified hosts and named profiles'],
+      fallbacks: ['# No OIDC here'],
+      'google-cloud': ['# Databricks on Google Cloud'],
+      'other-cis-and-kubernetes': [
+        '# Other CIs and Kubernetes (command-line tool)',
+        '## Getting the tool',
+        '## Where the ID token comes from',
+        '## Kubernetes',
+      ],
+      library: ['# Library'],
+      'security-model': [
+        '# Security model',
+        '## Proxies, private CAs and what the step trusts',
+        '## Debug logs',
+      ],
+      'azure-devops': ['## Publishing the Azure DevOps extension'],
+    };
+    const guidesSection = section('## Guides');
+    for (const [name, headings] of Object.entries(guides)) {
+      for (const heading of headings) expect(() => section(heading, guide(name)), heading).not.toThrow();
+      expect(guidesSection, `README "Guides" links to docs/${name}.md`).toContain(`](docs/${name}.md)`);
+    }
+    // Every file in docs/ is one of them: no guide that the README does not link to.
+    expect(Object.keys(GUIDES).sort()).toEqual(
+      Object.keys(guides)
+        .map((n) => `docs/${n}.md`)
+        .sort(),
+    );
+  });
+
   it('documents both GitHub subject forms, and building the policy from the real token', () => {
-    const walkthrough = section('## Setup walkthrough');
+    const walkthrough = section('# Setup walkthrough', guide('setup-walkthrough'));
     expect(walkthrough).toMatch(/repo:my-org\/my-repo:environment:prod/);
     expect(walkthrough).toMatch(/repo:my-org@\d+\/my-repo@\d+:environment:prod/);
     expect(walkthrough).toContain('Build the policy from the real token');
@@ -319,7 +358,7 @@ describe('README for users', () => {
   });
 
   it('tells how to get debug logs on each runner', () => {
-    const debug = section('## Debug logs');
+    const debug = section('## Debug logs', guide('security-model'));
     expect(debug).toContain('ACTIONS_STEP_DEBUG');
     expect(debug).toContain('Enable debug logging');
     expect(debug).toContain('system.debug');
@@ -329,18 +368,12 @@ describe('README for users', () => {
     const slug = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).repository.url.match(
       /github\.com\/([^/]+\/[^/.]+)/,
     )[1] as string;
-    const anchors = new Set(
-      [...README.matchAll(/^#+ (.+)$/gm)].map((m) =>
-        (m[1] ?? '')
-          .toLowerCase()
-          .replace(/[^\w\- ]/g, '')
-          .replace(/ /g, '-'),
-      ),
-    );
-    anchors.add('readme');
+    const readmeAnchors = anchors(README);
+    readmeAnchors.add('readme');
     const problems: string[] = [];
     for (const file of [
       'package.json',
+      'packages/cli/package.json',
       'azure-devops-extension/vss-extension.json',
       'azure-devops-extension/DatabricksOidcLoginV1/task.json',
       'azure-devops-extension/overview.md',
@@ -349,43 +382,61 @@ describe('README for users', () => {
       'SECURITY.md',
     ]) {
       const text = readFileSync(join(ROOT, file), 'utf8');
+      // The repository's front page (its README), by anchor.
       for (const m of text.matchAll(
         new RegExp(`github\\.com/${slug}(?:/blob/[\\w.]+/README\\.md)?#([\\w-]+)`, 'g'),
       ))
-        if (!anchors.has(m[1] ?? '')) problems.push(`${file} links to README #${m[1]}, no such heading`);
-      for (const m of text.matchAll(/\]\((?!https?:|#)([^)#\s]+)/g)) {
-        try {
-          readFileSync(join(ROOT, file, '..', m[1] ?? ''));
-        } catch {
-          problems.push(`${file} links to ${m[1]}, which does not exist`);
-        }
+        if (!readmeAnchors.has(m[1] ?? ''))
+          problems.push(`${file} links to README #${m[1]}, no such heading`);
+      // Any other file of the repository, e.g. a guide in docs/, and its anchor.
+      for (const m of text.matchAll(
+        new RegExp(`github\\.com/${slug}/blob/[\\w.]+/([\\w./-]+)(?:#([\\w-]+))?`, 'g'),
+      )) {
+        const [, path = '', anchor] = m;
+        if (path === 'README.md') continue;
+        if (!existsSync(join(ROOT, path))) problems.push(`${file} links to ${path}, which does not exist`);
+        else if (anchor && !anchors(readFileSync(join(ROOT, path), 'utf8')).has(anchor))
+          problems.push(`${file} links to ${path}#${anchor}, no such heading`);
       }
     }
     expect(problems).toEqual([]);
   });
 
-  it('links only to files that exist and to headings that exist', () => {
-    const anchors = new Set(
-      [...README.matchAll(/^#+ (.+)$/gm)].map((m) =>
-        (m[1] ?? '')
-          .toLowerCase()
-          .replace(/[^\w\- ]/g, '')
-          .replace(/ /g, '-'),
-      ),
-    );
+  it('links only to files that exist and to headings that exist, in the README, the guides and the other docs', () => {
+    const files = [
+      'README.md',
+      ...Object.keys(GUIDES),
+      'TROUBLESHOOTING.md',
+      'CONTRIBUTING.md',
+      'SECURITY.md',
+      'CHANGELOG.md',
+      'azure-devops-extension/overview.md',
+    ];
     const problems: string[] = [];
-    for (const m of README.matchAll(/\]\(([^)\s]+)\)/g)) {
-      const target = m[1] ?? '';
-      if (/^https?:/.test(target)) continue;
-      const [file, anchor] = target.split('#');
-      if (file) {
-        try {
-          readFileSync(join(ROOT, file));
-        } catch {
-          problems.push(`README links to ${file}, which does not exist`);
+    let checked = 0;
+    for (const file of files) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      // Links in prose, not in code blocks.
+      const prose = text.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '');
+      for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1] ?? '';
+        if (/^(https?|mailto):/.test(target)) continue;
+        checked++;
+        const [path, anchor] = target.split('#');
+        const resolved = path ? normalize(join(dirname(file), path)) : file;
+        if (resolved.startsWith('..') || !existsSync(join(ROOT, resolved))) {
+          problems.push(`${file} links to ${target}: ${resolved} does not exist`);
+          continue;
         }
-      } else if (anchor && !anchors.has(anchor)) problems.push(`README links to #${anchor}, no such heading`);
+        if (
+          anchor &&
+          resolved.endsWith('.md') &&
+          !anchors(readFileSync(join(ROOT, resolved), 'utf8')).has(anchor)
+        )
+          problems.push(`${file} links to ${target}: ${resolved} has no heading #${anchor}`);
+      }
     }
+    expect(checked).toBeGreaterThan(50);
     expect(problems).toEqual([]);
   });
 });

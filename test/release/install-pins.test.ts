@@ -4,21 +4,24 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { RELEASE } from '../../scripts/release-info.mjs';
 import { ROOT } from '../e2e/github-runner.ts';
-import { codeBlocks, README, section } from './readme.ts';
+import { codeBlocks, GUIDES, guide, section, USER_DOCS } from './readme.ts';
 
-// The README's ways to get the CLI must name what the release workflow publishes, at the version
-// being released, and its examples must pin one version of each action and image everywhere.
+// The docs' ways to get the CLI (README and docs/other-cis-and-kubernetes.md) must name what the
+// release workflow publishes, at the version being released, and their examples must pin one
+// version of each action and image everywhere.
 
 const { version, repository: slug } = RELEASE;
 const release = readFileSync(join(ROOT, '.github/workflows/release.yml'), 'utf8');
 const BUNDLE_URL = `https://github.com/${slug}/releases/download/v${version}/databricks-oidc-login.cjs`;
 const IMAGE = `ghcr.io/${slug}:${version}`;
-/** The section a reader runs in a clone, where the unpinned local bin is the point. */
+/** The README section a reader runs in a clone, where the unpinned local bin is the point. */
 const BY_HAND = section('### The command-line tool, by hand');
+/** The guide for other CIs and Kubernetes, where the CI examples are. */
+const CLI_GUIDE = guide('other-cis-and-kubernetes');
 
-describe('README: getting the command-line tool', () => {
+describe('docs: getting the command-line tool', () => {
   it('pins the npm package to this release wherever a job fetches it', () => {
-    const outsideClone = README.replace(BY_HAND, '');
+    const outsideClone = USER_DOCS.replace(BY_HAND, '');
     const npx = [...outsideClone.matchAll(/npx (?:--yes )?databricks-oidc-login(@\S+)?/g)];
     expect(npx.length).toBeGreaterThan(4);
     for (const m of npx) expect(m[0]).toBe(`npx --yes databricks-oidc-login@${version}`);
@@ -26,13 +29,13 @@ describe('README: getting the command-line tool', () => {
 
   it('downloads the single file the release attaches, and checks its SHA-256 before running it', () => {
     expect(release).toContain('build/databricks-oidc-login.cjs build/databricks-oidc-login.cjs.sha256');
-    const downloads = [...README.matchAll(/https:\/\/github\.com\/\S+\/releases\/download\/\S+/g)].map(
+    const downloads = [...USER_DOCS.matchAll(/https:\/\/github\.com\/\S+\/releases\/download\/\S+/g)].map(
       (m) => m[0],
     );
     expect(downloads.length).toBeGreaterThanOrEqual(4);
     for (const url of downloads) expect(url).toBe(BUNDLE_URL);
     // Every download is followed by the check, then the run, in that order.
-    const lines = README.split('\n').map((l) => l.trim().replace(/^- /, ''));
+    const lines = USER_DOCS.split('\n').map((l) => l.trim().replace(/^- /, ''));
     lines.forEach((line, i) => {
       if (!line.includes(BUNDLE_URL)) return;
       expect(lines[i + 1]).toBe(
@@ -43,8 +46,8 @@ describe('README: getting the command-line tool', () => {
   });
 
   it('shows both ways, the npm package and the checked single file, for GitLab, CircleCI, Bitbucket and Buildkite', () => {
-    const gitlab = section('### GitLab CI');
-    const others = section('### CircleCI, Bitbucket, Buildkite, HCP Terraform, Jenkins');
+    const gitlab = section('## GitLab CI', CLI_GUIDE);
+    const others = section('## CircleCI, Bitbucket, Buildkite, HCP Terraform, Jenkins', CLI_GUIDE);
     expect(gitlab).toContain(`npx --yes databricks-oidc-login@${version} exec`);
     expect(gitlab).toContain(BUNDLE_URL);
     for (const ci of ['CircleCI', 'Bitbucket Pipelines', 'Buildkite']) {
@@ -56,17 +59,17 @@ describe('README: getting the command-line tool', () => {
   });
 
   it('runs the pinned image in the GitLab example and as a read-only, non-root Kubernetes sidecar', () => {
-    const images = [...README.matchAll(/ghcr\.io\/[\w./-]+(?::[\w.]+)?/g)].map((m) => m[0]);
+    const images = [...USER_DOCS.matchAll(/ghcr\.io\/[\w./-]+(?::[\w.]+)?/g)].map((m) => m[0]);
     expect(images.length).toBeGreaterThanOrEqual(3);
     for (const image of images) expect(image).toBe(IMAGE);
     expect(release).toContain(`ghcr.io/\${{ github.repository }}`);
 
-    const [gitlabJob] = codeBlocks(section('### GitLab CI'), 'yaml');
+    const [gitlabJob] = codeBlocks(section('## GitLab CI', CLI_GUIDE), 'yaml');
     const job = (parse(gitlabJob ?? '') as { deploy: { image: { name: string; entrypoint: string[] } } })
       .deploy;
     expect(job.image).toEqual({ name: IMAGE, entrypoint: [''] });
 
-    const pod = codeBlocks(section('### Kubernetes'), 'yaml')
+    const pod = codeBlocks(section('## Kubernetes', CLI_GUIDE), 'yaml')
       .map((b) => parse(b) as { kind?: string; spec?: { initContainers?: Array<Record<string, unknown>> } })
       .find((d) => d.kind === 'Pod');
     const sidecar = pod?.spec?.initContainers?.find((c) => c.image === IMAGE);
@@ -91,7 +94,7 @@ describe('example pins', () => {
     for (const file of readdirSync(join(ROOT, '.github/workflows')))
       record(inWorkflows, readFileSync(join(ROOT, '.github/workflows', file), 'utf8'));
     const inDocs = new Map<string, Set<string>>();
-    for (const file of ['README.md', 'TROUBLESHOOTING.md', 'CONTRIBUTING.md'])
+    for (const file of ['README.md', ...Object.keys(GUIDES), 'TROUBLESHOOTING.md', 'CONTRIBUTING.md'])
       record(inDocs, readFileSync(join(ROOT, file), 'utf8'));
     expect(inDocs.get('actions/checkout')?.size).toBeGreaterThan(0);
     const problems: string[] = [];
@@ -109,7 +112,7 @@ describe('example pins', () => {
 
   it('use the Node major of .nvmrc for Node images', () => {
     const nvmrc = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
-    const images = [...README.matchAll(/image: node:(\d+)/g)].map((m) => m[1]);
+    const images = [...USER_DOCS.matchAll(/image: node:(\d+)/g)].map((m) => m[1]);
     for (const major of images) expect(major).toBe(nvmrc);
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(
       new RegExp(`^ARG BASE=node:${nvmrc}-`, 'm'),

@@ -1,15 +1,61 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../e2e/github-runner.ts';
 
 /** The README as a reader sees it: sections, tables and code blocks found by their headings. */
 export const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
+/** The guides the README links to, by path (`docs/setup-walkthrough.md`): docs/*.md. */
+export const GUIDES: Record<string, string> = Object.fromEntries(
+  readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => [`docs/${f}`, readFileSync(join(ROOT, 'docs', f), 'utf8')]),
+);
+
+/** One guide's text, by its file name without `.md`, e.g. `guide('setup-walkthrough')`. */
+export function guide(name: string): string {
+  const text = GUIDES[`docs/${name}.md`];
+  if (text === undefined) throw new Error(`docs/${name}.md does not exist`);
+  return text;
+}
+
+/** The README and every guide: what a user reads, for checks that hold across all of it. */
+export const USER_DOCS: string = [README, ...Object.values(GUIDES)].join('\n');
+
+/** The headings of a Markdown text, outside code blocks. */
+export function headings(text: string): string[] {
+  const found: string[] = [];
+  let inFence = false;
+  for (const line of text.split('\n')) {
+    if (line.trimStart().startsWith('```')) inFence = !inFence;
+    const m = /^#+ (.+)$/.exec(line);
+    if (!inFence && m) found.push(m[1] ?? '');
+  }
+  return found;
+}
+
+/** The anchors GitHub gives a text's headings (a repeated heading gets `-1`, `-2`, ...). */
+export function anchors(text: string): Set<string> {
+  const seen = new Map<string, number>();
+  const found = new Set<string>();
+  for (const heading of headings(text)) {
+    const slug = heading
+      .toLowerCase()
+      .replace(/[^\w\- ]/g, '')
+      .replace(/ /g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    found.add(n ? `${slug}-${n}` : slug);
+  }
+  return found;
+}
+
 /** The text under a heading (`## Title` or `### Title`), up to the next heading of the same or a higher level. */
 export function section(heading: string, text: string = README): string {
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.trim() === heading);
-  if (start < 0) throw new Error(`README.md has no heading "${heading}"`);
+  if (start < 0) throw new Error(`no heading "${heading}" in the text searched`);
   const level = heading.indexOf(' ');
   let end = start + 1;
   let inFence = false;
@@ -32,7 +78,7 @@ export interface TableRow {
 export function tableUnder(heading: string, text: string = README): TableRow[] {
   const lines = section(heading, text).split('\n');
   const first = lines.findIndex((l) => l.trim().startsWith('|'));
-  if (first < 0) throw new Error(`README.md has no table under "${heading}"`);
+  if (first < 0) throw new Error(`no table under "${heading}" in the text searched`);
   const rows: TableRow[] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.trim().startsWith('|')) break;
@@ -60,8 +106,8 @@ export function codeBlocks(text: string, language?: string): string[] {
   return blocks;
 }
 
-/** The federation policies the README tells readers to create, from its `--json '...'` commands. */
-export function federationPolicies(text: string = README): Array<{
+/** The federation policies the docs tell readers to create, from their `--json '...'` commands. */
+export function federationPolicies(text: string = USER_DOCS): Array<{
   servicePrincipalId: string;
   policy: { issuer: string; audiences?: string[]; subject?: string };
 }> {
@@ -88,8 +134,8 @@ export const README_EXAMPLES = {
   tenantId: '0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9',
 };
 
-/** The Entra federated credentials the README tells readers to add, from its `az ad app` commands. */
-export function entraFederatedCredentials(text: string = README): Array<{
+/** The Entra federated credentials the docs tell readers to add, from their `az ad app` commands. */
+export function entraFederatedCredentials(text: string = USER_DOCS): Array<{
   appId: string;
   credential: { name: string; issuer: string; subject: string; audiences: string[] };
 }> {

@@ -9,7 +9,7 @@ import { RELEASE, repositorySlug } from '../../scripts/release-info.mjs';
 import { TASK_DIR } from '../e2e/azure-devops-agent.ts';
 import { ROOT, runActionStep } from '../e2e/github-runner.ts';
 import { type Emulators, startEmulators } from '../emulators/index.ts';
-import { README } from './readme.ts';
+import { GUIDES, USER_DOCS } from './readme.ts';
 
 // The root package.json's `version` and `repository` are the one source of truth. The bundles and
 // the sources get them injected at build time; the manifests that cannot be templated are checked
@@ -76,17 +76,17 @@ describe('one version and one repository', () => {
     expect(extension.content.license.path).toBe('LICENSE');
   });
 
-  it('are what action.yml, the README and the changelog name', () => {
+  it('are what action.yml, the README, its guides and the changelog name', () => {
     const actionYml = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8'));
     expect(actionYml.author).toBe(slug.split('/')[0]);
     expect(actionYml.runs.using).toBe('node24');
-    // Every use of this action in the README is `<repository>@v<major>`.
-    const uses = [...README.matchAll(/uses: ([\w.-]+\/[\w.-]+)@(\S+)/g)].filter(
+    // Every use of this action in the README and the guides is `<repository>@v<major>`.
+    const uses = [...USER_DOCS.matchAll(/uses: ([\w.-]+\/[\w.-]+)@(\S+)/g)].filter(
       (m) => m[1]?.split('/')[1] === slug.split('/')[1],
     );
     expect(uses.length).toBeGreaterThan(1);
     for (const m of uses) expect(`${m[1]}@${m[2]}`).toBe(`${slug}@v${major}`);
-    for (const m of README.matchAll(/DatabricksOidcLogin@(\d+)/g)) expect(Number(m[1])).toBe(major);
+    for (const m of USER_DOCS.matchAll(/DatabricksOidcLogin@(\d+)/g)) expect(Number(m[1])).toBe(major);
     const changelog = readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8');
     expect(changelog).toMatch(new RegExp(`^## \\[${version.replace(/\./g, '\\.')}\\]`, 'm'));
     expect(changelog).toContain(`${repoUrl}/releases/tag/v${version}`);
@@ -112,6 +112,7 @@ describe('npm version', () => {
         'azure-devops-extension/vss-extension.json',
         'azure-devops-extension/DatabricksOidcLoginV1/task.json',
         'README.md',
+        ...Object.keys(GUIDES),
       ];
       for (const file of files) cpSync(join(ROOT, file), join(dir, file));
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...rootPackage, version: '2.3.4' }));
@@ -125,12 +126,13 @@ describe('npm version', () => {
       });
       for (const file of files.filter((f) => f.startsWith('packages/')))
         expect(read(file).version).toBe('2.3.4');
-      // The README's pins of the CLI release follow.
-      const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-      expect(readme).toContain('databricks-oidc-login@2.3.4 exec');
-      expect(readme).toContain('/releases/download/v2.3.4/databricks-oidc-login.cjs');
-      expect(readme).toContain(`ghcr.io/${slug}:2.3.4`);
-      expect(readme).not.toContain(`@${version} exec`);
+      // The docs' pins of the CLI release follow, in every file that has them.
+      const cliGuide = readFileSync(join(dir, 'docs/other-cis-and-kubernetes.md'), 'utf8');
+      expect(cliGuide).toContain('databricks-oidc-login@2.3.4 exec');
+      expect(cliGuide).toContain('/releases/download/v2.3.4/databricks-oidc-login.cjs');
+      expect(cliGuide).toContain(`ghcr.io/${slug}:2.3.4`);
+      for (const file of ['README.md', ...Object.keys(GUIDES)])
+        expect(readFileSync(join(dir, file), 'utf8'), file).not.toContain(`@${version} exec`);
       // Only the version changed: the files stay as Biome formats them.
       const before = readFileSync(join(ROOT, 'azure-devops-extension/vss-extension.json'), 'utf8');
       const after = readFileSync(join(dir, 'azure-devops-extension/vss-extension.json'), 'utf8');
