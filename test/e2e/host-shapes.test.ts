@@ -296,6 +296,8 @@ describe('Azure DevOps task on a unified host', () => {
           mode,
           host: `${emu.databricks.url}/?w=${WORKSPACE}`,
           clientId: emu.servicePrincipal.applicationId,
+          // Mode token always writes a profile (renamed here); mode refresh only with this input.
+          profile: 'deploy',
         },
         env: ado(emu),
         tempDirectory: runnerTemp,
@@ -311,10 +313,29 @@ describe('Azure DevOps task on a unified host', () => {
         );
         expect(await runSdkMe(plain)).toMatchObject({ userName: emu.servicePrincipal.applicationId });
       } else {
-        const users = await sdkLoop(plain, 3, 3000);
-        expect(users).toEqual(Array(3).fill(emu.servicePrincipal.applicationId));
+        expect(readFileSync(plain.DATABRICKS_CONFIG_FILE ?? '', 'utf8')).toContain(
+          `auth_type = metadata-service\nmetadata_service_url = ${plain.DATABRICKS_METADATA_SERVICE_URL}\n`,
+        );
+        // The full plain variables, and a consumer that knows only the profile, across expiries.
+        const profileOnly = {
+          DATABRICKS_CONFIG_FILE: plain.DATABRICKS_CONFIG_FILE ?? '',
+          DATABRICKS_CONFIG_PROFILE: 'deploy',
+        };
+        for (const users of await Promise.all([sdkLoop(plain, 3, 3000), sdkLoop(profileOnly, 3, 3000)]))
+          expect(users).toEqual(Array(3).fill(emu.servicePrincipal.applicationId));
         expect(emu.databricks.requestsTo(ACCOUNT_TOKEN).length).toBeGreaterThanOrEqual(2);
       }
+      const configFile = plain.DATABRICKS_CONFIG_FILE ?? '';
+      expect(plain.DATABRICKS_CONFIG_PROFILE).toBe('deploy');
+      expect(readFileSync(configFile, 'utf8').startsWith('[deploy]\n')).toBe(true);
+      expect(statSync(configFile).mode & 0o777).toBe(0o600);
+      // The post-job handler removes the file (and stops the service in mode refresh).
+      const post = await runTask('post', emu, {
+        taskVariables: run.taskVariables,
+        tempDirectory: runnerTemp,
+      });
+      expect(post.result?.status ?? 'Succeeded').not.toBe('Failed');
+      expect(() => statSync(configFile)).toThrow();
     });
   }
 

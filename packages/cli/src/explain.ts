@@ -1,4 +1,5 @@
 import {
+  audienceQueryFor,
   decodeIdToken,
   describeHostRoute,
   describeIdTokenReport,
@@ -44,22 +45,7 @@ export async function explainIdToken(
   const hostLines = plan ? describeHostRoute(plan, metadata) : [];
   let audience: ResolvedAudience;
   if (plan) {
-    audience = await resolveAudience(
-      {
-        explicit: plan.audienceInput,
-        fixed: source.fixedAudience,
-        setWhereMinted: source.audienceSetWhereMinted,
-        provider: plan.provider,
-        workloadIdentityProvider: plan.google?.workloadIdentityProvider,
-        googleIdTokenFor: plan.googleDirect ? plan.host : undefined,
-        host: plan.host,
-        accountId: plan.route ? plan.route.endpointAccountId : plan.accountId,
-        tokenEndpoint: plan.tokenEndpoint,
-      },
-      http,
-      log,
-      metadata,
-    );
+    audience = await resolveAudience(audienceQueryFor(plan, source), http, log, metadata);
   } else if (source.audienceSetWhereMinted) {
     audience = {
       audience: '',

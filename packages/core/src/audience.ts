@@ -1,4 +1,4 @@
-import { assertLength, assertPrintable } from './net/host.ts';
+import { assertLength, assertPrintable, isUuid } from './net/host.ts';
 import { HOST_METADATA_PATH, type HostMetadata, readHostMetadata } from './net/host-metadata.ts';
 import type { HttpClient } from './net/http.ts';
 import type { Logger } from './safe-output/logger.ts';
@@ -15,7 +15,6 @@ export interface ResolvedAudience {
 export const ENTRA_AUDIENCE = 'api://AzureADTokenExchange';
 /** Longer than any audience a federation policy or Entra credential could list. */
 export const MAX_AUDIENCE_LENGTH = 1024;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AudienceQuery {
   explicit?: string | undefined;
@@ -158,7 +157,7 @@ function audienceFromHostMetadata(
   if (candidate === '') return undefined;
   // The metadata's own account_id counts only when it is shaped like one (parseHostMetadata checks).
   const accountIds = [query.accountId, metadata?.accountId].filter(
-    (id): id is string => typeof id === 'string' && UUID.test(id),
+    (id): id is string => typeof id === 'string' && isUuid(id),
   );
   if (candidate.length <= MAX_AUDIENCE_LENGTH && belongsToHost(candidate, query.host, accountIds)) {
     return { audience: candidate, source: where };

@@ -78,6 +78,7 @@ export {
 export {
   type AuthMethod,
   type AuthType,
+  audienceQueryFor,
   describeHostRoute,
   type LoginOptions,
   type LoginPlan,

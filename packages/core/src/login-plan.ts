@@ -1,4 +1,4 @@
-import { readAudienceInput } from './audience.ts';
+import { type AudienceQuery, readAudienceInput } from './audience.ts';
 import {
   type AuthMethod,
   type AuthType,
@@ -24,6 +24,7 @@ import { LoginError } from './safe-output/errors.ts';
 import { type Logger, silentLogger } from './safe-output/logger.ts';
 import { quoteInput } from './safe-output/printable.ts';
 import type { SecretRegistry } from './safe-output/redaction.ts';
+import type { IdTokenSource } from './sources/id-token-source.ts';
 
 export type Provider = 'databricks' | 'azure' | 'google';
 export type { AuthMethod, AuthType };
@@ -163,7 +164,8 @@ export function describeHostRoute(plan: LoginPlan, metadata: HostMetadata | unde
     ? [
         metadata.hostType && `host_type ${metadata.hostType}`,
         metadata.cloud && `cloud ${metadata.cloud}`,
-        metadata.oidcEndpoint && `oidc_endpoint ${metadata.oidcEndpoint}`,
+        // The host's own text: quoted and cut, like any input shown back.
+        metadata.oidcEndpoint && `oidc_endpoint ${quoteInput(metadata.oidcEndpoint, 160)}`,
       ].filter(Boolean)
     : [];
   const lines = [
@@ -272,5 +274,20 @@ export function planLogin(options: Omit<LoginOptions, 'idTokenSource' | 'secrets
     timeoutMs,
     google,
     googleDirect,
+  };
+}
+
+/** The audience rules' inputs for this plan and token source (once routed, the account whose endpoint is used). */
+export function audienceQueryFor(plan: LoginPlan, source: IdTokenSource): AudienceQuery {
+  return {
+    explicit: plan.audienceInput,
+    fixed: source.fixedAudience,
+    setWhereMinted: source.audienceSetWhereMinted,
+    provider: plan.provider,
+    workloadIdentityProvider: plan.google?.workloadIdentityProvider,
+    googleIdTokenFor: plan.googleDirect ? plan.host : undefined,
+    host: plan.host,
+    accountId: plan.route ? plan.route.endpointAccountId : plan.accountId,
+    tokenEndpoint: plan.tokenEndpoint,
   };
 }

@@ -15,6 +15,7 @@ import { verifyWorkspaceToken } from './exchange/verify.ts';
 import { decodeIdToken, describeClaims, describeDuration, type IdTokenClaims } from './explain/claims.ts';
 import { withSourceNotes } from './explain/id-token-report.ts';
 import {
+  audienceQueryFor,
   describeHostRoute,
   type LoginOptions,
   type LoginPlan,
@@ -287,20 +288,11 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   const routed = route();
   routed.catch(() => {}); // awaited below; the audience waits for the same metadata
   const { audience, idTokenSource } = await resolveAudienceWithIdToken(
-    (metadata) => {
-      const plan = metadata === undefined ? planned : withHostMetadata(planned, metadata, silentLogger);
-      return {
-        explicit: plan.audienceInput,
-        fixed: choice.idTokenSource.fixedAudience,
-        setWhereMinted: choice.idTokenSource.audienceSetWhereMinted,
-        provider: plan.provider,
-        workloadIdentityProvider: plan.google?.workloadIdentityProvider,
-        googleIdTokenFor: plan.googleDirect ? plan.host : undefined,
-        host: plan.host,
-        accountId: plan.route ? plan.route.endpointAccountId : plan.accountId,
-        tokenEndpoint: plan.tokenEndpoint,
-      };
-    },
+    (metadata) =>
+      audienceQueryFor(
+        metadata === undefined ? planned : withHostMetadata(planned, metadata, silentLogger),
+        choice.idTokenSource,
+      ),
     routed.then(
       (r) => r.metadata,
       () => undefined,

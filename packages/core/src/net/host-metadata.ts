@@ -1,11 +1,11 @@
 import type { Logger } from '../safe-output/logger.ts';
 import { hasControlCharacters, quoteInput } from '../safe-output/printable.ts';
+import { isUuid } from './host.ts';
 import { type HttpClient, parseJsonObject } from './http.ts';
 
 /** Where every Databricks host describes itself (databricks-sdk-go `config/host_metadata.go`). */
 export const HOST_METADATA_PATH = '/.well-known/databricks-config';
 const METADATA_TIMEOUT_MS = 3_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The three kinds of Databricks host: a workspace, an accounts console, and a unified host that
@@ -45,7 +45,7 @@ export function parseHostMetadata(body: string): HostMetadata | undefined {
   const workspaceId = field(json, 'workspace_id', 64);
   return {
     oidcEndpoint: field(json, 'oidc_endpoint'),
-    accountId: accountId && UUID.test(accountId) ? accountId.toLowerCase() : undefined,
+    accountId: accountId && isUuid(accountId) ? accountId.toLowerCase() : undefined,
     workspaceId: workspaceId && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(workspaceId) ? workspaceId : undefined,
     cloud: field(json, 'cloud', 16),
     hostType: field(json, 'host_type', 32),

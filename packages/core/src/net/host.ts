@@ -3,6 +3,16 @@ import { hasControlCharacters, quoteInput } from '../safe-output/printable.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** True for a UUID (an account ID or a service principal's application ID). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** A host as users type it: https:// is added when no scheme is given. Throws on a non-URL. */
+function parseHostInput(value: string): URL {
+  return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`);
+}
+
 /**
  * Input sizes beyond any valid value. A URL input may carry a path and query that are dropped
  * (a workspace URL copied from the browser), so it gets room; a DNS name is at most 253
@@ -69,10 +79,9 @@ export function normalizeHost(raw: string | undefined, name = 'host'): string {
   }
   assertLength(name, value, MAX_URL_INPUT_LENGTH);
   assertPrintable(name, value);
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
   let url: URL;
   try {
-    url = new URL(withScheme);
+    url = parseHostInput(value);
   } catch {
     throw new LoginError(
       'HOST_INVALID',
@@ -129,7 +138,7 @@ export function normalizeHost(raw: string | undefined, name = 'host'): string {
 export function normalizeAuthority(raw: string | undefined, name = 'authority-host'): string {
   const origin = normalizeHost(raw, name);
   const value = (raw ?? '').trim();
-  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`);
+  const url = parseHostInput(value);
   return `${origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
@@ -162,7 +171,7 @@ export interface HostQueryIds {
  */
 export function hostQueryIds(raw: string | undefined, name = 'host'): HostQueryIds {
   const value = (raw ?? '').trim();
-  const query = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`).searchParams;
+  const query = parseHostInput(value).searchParams;
   const first = (...keys: string[]) =>
     keys.map((key) => query.get(key)?.trim()).find((v): v is string => !!v);
   const workspace = first('w', 'o', 'workspace_id');
