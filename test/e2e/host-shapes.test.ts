@@ -375,6 +375,35 @@ describe('the CLI on a unified host', () => {
     expect(await runSdkMe(vars)).toMatchObject({ userName: emu.servicePrincipal.applicationId });
   });
 
+  it('env --profile: a 0600 config file with that profile and the token, named in DATABRICKS_CONFIG_FILE', async () => {
+    emu = await unifiedHost();
+    const run = await runCli(
+      ['env', '--format', 'json', '--host', `${emu.databricks.url}/?w=${WORKSPACE}`, '--profile', 'ci'],
+      cliEnv(emu, { RUNNER_TEMP: runnerTemp }),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const vars = JSON.parse(run.stdout) as Record<string, string>;
+    const configFile = vars.DATABRICKS_CONFIG_FILE ?? '';
+    expect(configFile.startsWith(runnerTemp)).toBe(true);
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(configFile, 'utf8')).toBe(
+      [
+        '[ci]',
+        `host = ${emu.databricks.url}`,
+        `workspace_id = ${WORKSPACE}`,
+        `account_id = ${ACCOUNT}`,
+        'experimental_is_unified_host = true',
+        'auth_type = pat',
+        `token = ${vars.DATABRICKS_TOKEN}`,
+        '',
+      ].join('\n'),
+    );
+    expect(run.stderr).not.toContain(vars.DATABRICKS_TOKEN ?? '');
+    // A consumer that knows only the profile.
+    const profileOnly = { DATABRICKS_CONFIG_FILE: configFile, DATABRICKS_CONFIG_PROFILE: 'ci' };
+    expect(await runSdkMe(profileOnly)).toMatchObject({ userName: emu.servicePrincipal.applicationId });
+  });
+
   it('DATABRICKS_WORKSPACE_ID in the environment works like the option; a disagreeing ?w= is an input error', async () => {
     emu = await unifiedHost();
     const ok = await runCli(
